@@ -1,0 +1,15 @@
+/* zipwrite.h - build a small ZIP archive in memory (libzip, deflate), e.g. for the ISO
+ * simulator that serves CAISO / ERCOT style CSV-in-ZIP responses. */
+#ifndef AU_PARSE_ZIPWRITE_H
+#define AU_PARSE_ZIPWRITE_H
+#include "core/au.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+/* Append to out a ZIP archive holding n members names[i] with contents datas[i][0..lens[i])
+ * (deflate-compressed, in order). n == 0 gives the 22-byte empty archive. Member names must
+ * be non-empty and unique. 0 or a negative AU_E_* (AU_E_TOOBIG if out's cap is hit). */
+int au_zipw_build(struct au_buf *out, const char *const *names, const char *const *datas,
+                  const size_t *lens, size_t n, struct au_err *err);
+
+#endif

@@ -1,0 +1,45 @@
+/* sync.h - one table run: plan windows from the watermark, fetch through the HTTP core,
+ * parse, merge into the store (and sinks), commit data and watermark per batch. */
+#ifndef AU_SYNC_H
+#define AU_SYNC_H
+#include "core/au.h"
+#include "core/time.h"
+#include "pipeline/config.h"
+#include "store/store.h"
+
+struct au_err;
+
+struct au_sync_opts {
+  au_time start;          /* explicit range start (AU_TIME_NONE: from state/config) */
+  au_time end;            /* explicit range end (AU_TIME_NONE: now) */
+  bool no_state;          /* extract: do not read or write state, do not store */
+  bool full_refresh;      /* ignore the watermark (re-read from start_date) */
+  double lock_timeout;    /* seconds to wait for another process's lock */
+  const char *const *extra_sinks; /* sinks added for this run (--sink kafka) */
+  size_t nextra_sinks;
+  /* extract mode: called for every parsed batch instead of the store */
+  int (*on_batch)(void *arg, const struct au_batch *b, struct au_err *err);
+  void *on_batch_arg;
+};
+
+struct au_sync_result {
+  uint64_t inserted, updated, unchanged;
+  uint64_t rows;          /* rows parsed */
+  uint64_t requests;      /* HTTP calls made */
+  uint64_t batches;       /* batches committed */
+  uint64_t empty;         /* requests that returned no data */
+  au_time watermark;      /* after the run */
+  au_time watermark_before;
+  au_time range_start, range_end;
+  double seconds;
+};
+
+/* Run one table. Returns 0, or an error (err says why; nothing after the failed batch
+ * was committed and the watermark did not pass it). */
+int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, struct au_store *store,
+                  const struct au_sync_opts *o, struct au_sync_result *res, struct au_err *err);
+
+/* Exit code for an error from au_sync_table (see `aurum --help`). */
+int au_exit_code(int err_code);
+
+#endif

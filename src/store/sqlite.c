@@ -1,0 +1,1132 @@
+/* sqlite.c - the SQLite store: data tables, watermarks and run history in one file.
+ *
+ * One connection per store object (WAL, synchronous=NORMAL, 30 s busy timeout). aurum's
+ * own tables are created by the numbered migrations below. Data rows are merged SCD type 1
+ * with two cached prepared statements per destination table:
+ *
+ *   INSERT INTO t(c1..cn) VALUES(?1..?n) ON CONFLICT DO NOTHING      -> inserted
+ *   UPDATE t SET <non-key> = ?i WHERE <key> = ?k AND <seq> <= ?s
+ *          AND (<value> IS NOT ?v OR ...)                             -> updated / unchanged
+ *
+ * Parameter ?N always carries schema column N-1 in both statements, so a row is bound
+ * column by column straight from the batch (times formatted into per-table scratch
+ * buffers, strings bound from the batch pool without copies).
+ *
+ * Locks are flock()s on "<dbpath>.<key>.lock" files beside the database. */
+#include "core/au.h"
+#include "core/batch.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/time.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define SQL_MAX (1024u * 1024u)
+#define TBUF_SZ 32
+#define LOCK_POLL 0.05
+
+/* --- migrations ---------------------------------------------------------------- */
+
+struct migration {
+  int version;
+  const char *sql;
+};
+
+/* Append new migrations at the end; never edit an applied one. */
+static const struct migration migrations[] = {
+    {1, "CREATE TABLE IF NOT EXISTS aurum_state("
+        " table_key TEXT PRIMARY KEY,"
+        " watermark TEXT,"
+        " details TEXT NOT NULL DEFAULT '{}',"
+        " updated_at TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS aurum_runs("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " table_key TEXT NOT NULL,"
+        " started_at TEXT NOT NULL,"
+        " finished_at TEXT,"
+        " status TEXT NOT NULL,"
+        " rows_inserted INTEGER,"
+        " rows_updated INTEGER,"
+        " rows_unchanged INTEGER,"
+        " requests INTEGER,"
+        " batches INTEGER,"
+        " error TEXT);"
+        "CREATE INDEX IF NOT EXISTS aurum_runs_table_key ON aurum_runs(table_key, id);"},
+};
+
+/* --- store object -------------------------------------------------------------- */
+
+/* Cached merge statements of one destination table. */
+struct tcache {
+  char *dest;
+  const struct au_schema *schema;
+  int ncols;
+  int seq_col;
+  sqlite3_stmt *ins;
+  sqlite3_stmt *upd;        /* NULL when an existing row can never change (no key or values) */
+  char (*tbuf)[TBUF_SZ];    /* per-column scratch for formatted times */
+  int *tlen;
+};
+
+struct held_lock {
+  char *key;
+  int fd;
+  int refs;
+};
+
+struct sq {
+  struct au_store base;
+  sqlite3 *db;
+  char *path;
+  bool memory;
+  struct tcache *tabs;
+  size_t ntabs, captabs;
+  struct held_lock *locks;
+  size_t nlocks, caplocks;
+};
+
+const struct au_store_ops au_store_sqlite;
+
+/* --- errors and small helpers -------------------------------------------------- */
+
+static bool is_busy(int rc) {
+  int p = rc & 0xff;
+  return p == SQLITE_BUSY || p == SQLITE_LOCKED;
+}
+
+/* Record AU_E_STORE "sqlite <context>: <sqlite message>" (retryable when busy/locked). */
+AU_PRINTF(4, 5)
+static int fail(struct sq *s, struct au_err *err, int rc, const char *fmt, ...) {
+  char ctx[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx, sizeof(ctx), fmt, ap);
+  va_end(ap);
+  const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+  if (is_busy(rc))
+    return au_err_set_retry(err, AU_E_STORE, "sqlite %s: %s", ctx, msg);
+  return au_err_set(err, AU_E_STORE, "sqlite %s: %s", ctx, msg);
+}
+
+static int exec_sql(struct sq *s, const char *sql, struct au_err *err, const char *what) {
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return fail(s, err, rc, "%s", what);
+  return 0;
+}
+
+static int prepare(struct sq *s, const char *sql, sqlite3_stmt **st, struct au_err *err,
+                   const char *what) {
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+  if (rc != SQLITE_OK) {
+    *st = NULL;
+    return fail(s, err, rc, "%s", what);
+  }
+  return 0;
+}
+
+static bool in_tx(struct sq *s) { return sqlite3_get_autocommit(s->db) == 0; }
+
+static void rollback_quiet(struct sq *s) {
+  if (in_tx(s))
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A plain column identifier: [A-Za-z_][A-Za-z0-9_]*. */
+static bool col_ident_ok(const char *n) {
+  if (!n || !*n || strlen(n) > 120)
+    return false;
+  if (!((*n >= 'A' && *n <= 'Z') || (*n >= 'a' && *n <= 'z') || *n == '_'))
+    return false;
+  for (const char *p = n + 1; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+          *p == '_'))
+      return false;
+  return true;
+}
+
+/* SQL text builder with a sticky error. */
+struct sqlb {
+  struct au_buf b;
+  int rc;
+};
+#define SB(sb, ...)                                                                         \
+  do {                                                                                      \
+    if ((sb)->rc == 0)                                                                      \
+      (sb)->rc = au_buf_printf(&(sb)->b, __VA_ARGS__);                                      \
+  } while (0)
+
+/* A validated destination "t" or "s.t" as "t" / "s"."t". */
+static void sb_table(struct sqlb *sb, const char *dest) {
+  const char *dot = strchr(dest, '.');
+  if (dot)
+    SB(sb, "\"%.*s\".\"%s\"", (int)(dot - dest), dest, dot + 1);
+  else
+    SB(sb, "\"%s\"", dest);
+}
+
+static const char *sql_type(enum au_type t) {
+  switch (t) {
+  case AU_T_DOUBLE:
+    return "REAL";
+  case AU_T_INT:
+  case AU_T_BOOL:
+    return "INTEGER";
+  case AU_T_TIME:
+  case AU_T_TIMESTAMP:
+  case AU_T_TEXT:
+    break;
+  }
+  return "TEXT";
+}
+
+static int check_ref(const struct au_table_ref *t, struct au_err *err) {
+  if (!t || !t->dest || !au_ident_valid(t->dest))
+    return au_err_set(err, AU_E_INVAL, "invalid destination table name '%s'",
+                      t && t->dest ? t->dest : "(null)");
+  if (!t->schema || t->schema->ncols <= 0 || !t->schema->cols)
+    return au_err_set(err, AU_E_INVAL, "table %s: empty schema", t->dest);
+  if (t->seq_col >= t->schema->ncols)
+    return au_err_set(err, AU_E_INVAL, "table %s: sequence column %d out of range", t->dest,
+                      t->seq_col);
+  for (int c = 0; c < t->schema->ncols; c++)
+    if (!col_ident_ok(t->schema->cols[c].name))
+      return au_err_set(err, AU_E_INVAL, "table %s: invalid column name '%s'", t->dest,
+                        t->schema->cols[c].name ? t->schema->cols[c].name : "(null)");
+  return 0;
+}
+
+/* --- open / migrations ---------------------------------------------------------- */
+
+static int max_version(struct sq *s, int *out, struct au_err *err) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, "SELECT coalesce(max(version), 0) FROM aurum_schema_migrations", &st, err,
+                   "read schema version");
+  if (rc)
+    return rc;
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    fail(s, err, rc, "read schema version");
+    sqlite3_finalize(st);
+    return AU_E_STORE;
+  }
+  *out = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int migrate(struct sq *s, struct au_err *err) {
+  int rc = exec_sql(s,
+                    "CREATE TABLE IF NOT EXISTS aurum_schema_migrations("
+                    "version INTEGER PRIMARY KEY, applied_at TEXT)",
+                    err, "create aurum_schema_migrations");
+  if (rc)
+    return rc;
+  int have = 0;
+  if ((rc = max_version(s, &have, err)))
+    return rc;
+  int latest = migrations[AU_ARRAY_LEN(migrations) - 1].version;
+  if (have >= latest)
+    return 0;
+  /* Re-read under the write lock: another process may be migrating at the same time. */
+  if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin migration")))
+    return rc;
+  if ((rc = max_version(s, &have, err)))
+    goto out;
+  for (size_t i = 0; i < AU_ARRAY_LEN(migrations); i++) {
+    const struct migration *m = &migrations[i];
+    if (m->version <= have)
+      continue;
+    char what[64];
+    snprintf(what, sizeof(what), "migration %d", m->version);
+    if ((rc = exec_sql(s, m->sql, err, what)))
+      goto out;
+    sqlite3_stmt *st;
+    if ((rc = prepare(s, "INSERT INTO aurum_schema_migrations(version, applied_at) VALUES(?1, ?2)",
+                      &st, err, what)))
+      goto out;
+    char ts[TBUF_SZ];
+    au_time_fmt(au_now_real(), ts);
+    sqlite3_bind_int(st, 1, m->version);
+    sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(st);
+    if (src != SQLITE_DONE)
+      rc = fail(s, err, src, "record %s", what);
+    sqlite3_finalize(st);
+    if (rc)
+      goto out;
+  }
+  rc = exec_sql(s, "COMMIT", err, "commit migrations");
+out:
+  if (rc)
+    rollback_quiet(s);
+  return rc;
+}
+
+static void sq_close(struct au_store *st);
+
+static int sq_open(const char *url, struct au_store **out, struct au_err *err) {
+  *out = NULL;
+  if (!url)
+    return au_err_set(err, AU_E_CONFIG, "sqlite: no database path");
+  const char *path = url;
+  if (strncmp(path, "sqlite://", 9) == 0)
+    path += 9;
+  else if (strncmp(path, "sqlite:", 7) == 0)
+    path += 7;
+  if (!*path)
+    return au_err_set(err, AU_E_CONFIG, "sqlite: empty database path in '%s'", url);
+
+  struct sq *s = au_xcalloc(1, sizeof(*s));
+  s->base.ops = &au_store_sqlite;
+  s->path = au_xstrdup(path);
+  s->memory = strcmp(path, ":memory:") == 0;
+  int rc = sqlite3_open_v2(path, &s->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    fail(s, err, rc, "open %s", path);
+    sq_close(&s->base);
+    return AU_E_STORE;
+  }
+  sqlite3_extended_result_codes(s->db, 1);
+  sqlite3_busy_timeout(s->db, 30000);
+  rc = exec_sql(s,
+                "PRAGMA busy_timeout=30000;"
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;",
+                err, "configure");
+  if (rc == 0)
+    rc = migrate(s, err);
+  if (rc) {
+    au_err_prefix(err, "%s", path);
+    sq_close(&s->base);
+    return rc;
+  }
+  *out = &s->base;
+  return 0;
+}
+
+/* --- merge statement cache ---------------------------------------------------- */
+
+static void tc_release(struct tcache *tc) {
+  sqlite3_finalize(tc->ins);
+  sqlite3_finalize(tc->upd);
+  tc->ins = tc->upd = NULL;
+  free(tc->tbuf);
+  free(tc->tlen);
+  tc->tbuf = NULL;
+  tc->tlen = NULL;
+}
+
+static int tc_prepare(struct sq *s, const char *sql, sqlite3_stmt **st, const char *dest,
+                      struct au_err *err) {
+  int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+  if (rc != SQLITE_OK) {
+    *st = NULL;
+    return fail(s, err, rc, "prepare merge for %s", dest);
+  }
+  return 0;
+}
+
+static int tc_build(struct sq *s, const struct au_table_ref *t, struct tcache *tc,
+                    struct au_err *err) {
+  const struct au_schema *sc = t->schema;
+  tc_release(tc);
+  tc->schema = sc;
+  tc->ncols = sc->ncols;
+  tc->seq_col = t->seq_col;
+  tc->tbuf = au_xcalloc((size_t)sc->ncols, TBUF_SZ);
+  tc->tlen = au_xcalloc((size_t)sc->ncols, sizeof(int));
+
+  struct sqlb sb = {AU_BUF_INIT(SQL_MAX), 0};
+  SB(&sb, "INSERT INTO ");
+  sb_table(&sb, t->dest);
+  SB(&sb, "(");
+  for (int c = 0; c < sc->ncols; c++)
+    SB(&sb, "%s\"%s\"", c ? ", " : "", sc->cols[c].name);
+  SB(&sb, ") VALUES(");
+  for (int c = 0; c < sc->ncols; c++)
+    SB(&sb, "%s?%d", c ? ", " : "", c + 1);
+  SB(&sb, ") ON CONFLICT DO NOTHING");
+  if (sb.rc) {
+    au_buf_release(&sb.b);
+    return au_err_set(err, AU_E_TOOBIG, "table %s: merge statement too long", t->dest);
+  }
+  int rc = tc_prepare(s, sb.b.ptr, &tc->ins, t->dest, err);
+  if (rc) {
+    au_buf_release(&sb.b);
+    return rc;
+  }
+
+  int nkey = 0, nset = 0, ncmp = 0;
+  for (int c = 0; c < sc->ncols; c++) {
+    if (sc->cols[c].flags & AU_COL_KEY)
+      nkey++;
+    else
+      nset++;
+    if (!(sc->cols[c].flags & AU_COL_KEY) && c != t->seq_col)
+      ncmp++;
+  }
+  /* Without a key every row is new; without values an existing row cannot differ. */
+  if (nkey == 0 || nset == 0 || ncmp == 0) {
+    au_buf_release(&sb.b);
+    return 0;
+  }
+  au_buf_reset(&sb.b);
+  SB(&sb, "UPDATE ");
+  sb_table(&sb, t->dest);
+  SB(&sb, " SET ");
+  int k = 0;
+  for (int c = 0; c < sc->ncols; c++)
+    if (!(sc->cols[c].flags & AU_COL_KEY))
+      SB(&sb, "%s\"%s\" = ?%d", k++ ? ", " : "", sc->cols[c].name, c + 1);
+  SB(&sb, " WHERE ");
+  k = 0;
+  for (int c = 0; c < sc->ncols; c++)
+    if (sc->cols[c].flags & AU_COL_KEY)
+      SB(&sb, "%s\"%s\" %s ?%d", k++ ? " AND " : "", sc->cols[c].name,
+         (sc->cols[c].flags & AU_COL_NULLABLE) ? "IS" : "=", c + 1);
+  if (t->seq_col >= 0) {
+    const char *sn = sc->cols[t->seq_col].name;
+    SB(&sb, " AND (\"%s\" IS NULL OR \"%s\" <= ?%d)", sn, sn, t->seq_col + 1);
+  }
+  SB(&sb, " AND (");
+  k = 0;
+  for (int c = 0; c < sc->ncols; c++)
+    if (!(sc->cols[c].flags & AU_COL_KEY) && c != t->seq_col)
+      SB(&sb, "%s\"%s\" IS NOT ?%d", k++ ? " OR " : "", sc->cols[c].name, c + 1);
+  SB(&sb, ")");
+  if (sb.rc) {
+    au_buf_release(&sb.b);
+    return au_err_set(err, AU_E_TOOBIG, "table %s: merge statement too long", t->dest);
+  }
+  rc = tc_prepare(s, sb.b.ptr, &tc->upd, t->dest, err);
+  au_buf_release(&sb.b);
+  return rc;
+}
+
+/* The cache entry of t->dest, (re)built when missing or bound to another schema. */
+static int tc_get(struct sq *s, const struct au_table_ref *t, bool rebuild, struct tcache **out,
+                  struct au_err *err) {
+  struct tcache *tc = NULL;
+  for (size_t i = 0; i < s->ntabs; i++)
+    if (strcmp(s->tabs[i].dest, t->dest) == 0) {
+      tc = &s->tabs[i];
+      break;
+    }
+  if (!tc) {
+    if (s->ntabs == s->captabs) {
+      s->captabs = s->captabs ? s->captabs * 2 : 8;
+      s->tabs = au_xrealloc(s->tabs, s->captabs * sizeof(*s->tabs));
+    }
+    tc = &s->tabs[s->ntabs++];
+    memset(tc, 0, sizeof(*tc));
+    tc->dest = au_xstrdup(t->dest);
+    rebuild = true;
+  }
+  if (rebuild || tc->schema != t->schema || tc->ncols != t->schema->ncols ||
+      tc->seq_col != t->seq_col || !tc->ins) {
+    int rc = tc_build(s, t, tc, err);
+    if (rc) {
+      tc_release(tc);
+      tc->schema = NULL;
+      return rc;
+    }
+  }
+  *out = tc;
+  return 0;
+}
+
+/* --- ensure_table -------------------------------------------------------------- */
+
+struct namelist {
+  char **v;
+  size_t n, cap;
+};
+
+static void names_free(struct namelist *nl) {
+  for (size_t i = 0; i < nl->n; i++)
+    free(nl->v[i]);
+  free(nl->v);
+}
+
+static bool names_has(const struct namelist *nl, const char *name) {
+  for (size_t i = 0; i < nl->n; i++)
+    if (strcasecmp(nl->v[i], name) == 0)
+      return true;
+  return false;
+}
+
+static int existing_columns(struct sq *s, const char *dest, struct namelist *nl,
+                            struct au_err *err) {
+  const char *dot = strchr(dest, '.');
+  sqlite3_stmt *st;
+  int rc = prepare(s, dot ? "SELECT name FROM pragma_table_info(?1, ?2)"
+                          : "SELECT name FROM pragma_table_info(?1)",
+                   &st, err, "inspect table");
+  if (rc) {
+    au_err_prefix(err, "table %s", dest);
+    return rc;
+  }
+  if (dot) {
+    sqlite3_bind_text(st, 1, dot + 1, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dest, (int)(dot - dest), SQLITE_STATIC);
+  } else {
+    sqlite3_bind_text(st, 1, dest, -1, SQLITE_STATIC);
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *n = (const char *)sqlite3_column_text(st, 0);
+    if (!n)
+      continue;
+    if (nl->n == nl->cap) {
+      nl->cap = nl->cap ? nl->cap * 2 : 16;
+      nl->v = au_xrealloc(nl->v, nl->cap * sizeof(*nl->v));
+    }
+    nl->v[nl->n++] = au_xstrdup(n);
+  }
+  if (rc != SQLITE_DONE) {
+    fail(s, err, rc, "inspect table %s", dest);
+    sqlite3_finalize(st);
+    return AU_E_STORE;
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int create_table(struct sq *s, const struct au_table_ref *t, struct au_err *err) {
+  const struct au_schema *sc = t->schema;
+  struct sqlb sb = {AU_BUF_INIT(SQL_MAX), 0};
+  SB(&sb, "CREATE TABLE IF NOT EXISTS ");
+  sb_table(&sb, t->dest);
+  SB(&sb, " (");
+  int nkey = 0;
+  for (int c = 0; c < sc->ncols; c++) {
+    const struct au_column *col = &sc->cols[c];
+    SB(&sb, "%s\"%s\" %s%s", c ? ", " : "", col->name, sql_type(col->type),
+       (col->flags & AU_COL_NULLABLE) ? "" : " NOT NULL");
+    if (col->flags & AU_COL_KEY)
+      nkey++;
+  }
+  if (nkey) {
+    SB(&sb, ", PRIMARY KEY (");
+    int k = 0;
+    for (int c = 0; c < sc->ncols; c++)
+      if (sc->cols[c].flags & AU_COL_KEY)
+        SB(&sb, "%s\"%s\"", k++ ? ", " : "", sc->cols[c].name);
+    SB(&sb, ")");
+  }
+  SB(&sb, ")");
+  int rc;
+  if (sb.rc)
+    rc = au_err_set(err, AU_E_TOOBIG, "table %s: CREATE TABLE statement too long", t->dest);
+  else
+    rc = exec_sql(s, sb.b.ptr, err, "create table");
+  au_buf_release(&sb.b);
+  if (rc)
+    au_err_prefix(err, "%s", t->dest);
+  return rc;
+}
+
+static int add_column(struct sq *s, const struct au_table_ref *t, const struct au_column *col,
+                      struct au_err *err) {
+  struct sqlb sb = {AU_BUF_INIT(SQL_MAX), 0};
+  SB(&sb, "ALTER TABLE ");
+  sb_table(&sb, t->dest);
+  SB(&sb, " ADD COLUMN \"%s\" %s", col->name, sql_type(col->type));
+  int rc;
+  if (sb.rc) {
+    rc = au_err_set(err, AU_E_TOOBIG, "table %s: ALTER TABLE too long", t->dest);
+  } else {
+    rc = sqlite3_exec(s->db, sb.b.ptr, NULL, NULL, NULL);
+    rc = rc == SQLITE_OK ? 0 : fail(s, err, rc, "add column %s to %s", col->name, t->dest);
+  }
+  au_buf_release(&sb.b);
+  return rc;
+}
+
+static int sq_ensure_table(struct au_store *st, const struct au_table_ref *t,
+                           struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  int rc = check_ref(t, err);
+  if (rc)
+    return rc;
+  struct namelist have = {0};
+  if ((rc = existing_columns(s, t->dest, &have, err)))
+    return rc;
+  if (have.n == 0) {
+    rc = create_table(s, t, err);
+  } else {
+    /* Schema evolution: add new nullable columns; a new NOT NULL column needs a human. */
+    for (int c = 0; c < t->schema->ncols && rc == 0; c++) {
+      const struct au_column *col = &t->schema->cols[c];
+      if (names_has(&have, col->name))
+        continue;
+      if (!(col->flags & AU_COL_NULLABLE))
+        rc = au_err_set(err, AU_E_STORE,
+                        "sqlite table %s exists without the NOT NULL column \"%s\"; it cannot "
+                        "be added to existing rows (migrate or drop the table)",
+                        t->dest, col->name);
+      else
+        rc = add_column(s, t, col, err);
+    }
+  }
+  names_free(&have);
+  if (rc)
+    return rc;
+  struct tcache *tc;
+  return tc_get(s, t, true, &tc, err);
+}
+
+/* --- transactions and write ------------------------------------------------------ */
+
+static int sq_begin(struct au_store *st, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  return exec_sql(s, "BEGIN IMMEDIATE", err, "begin transaction");
+}
+
+static void sq_rollback(struct au_store *st) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Format row r's time cells once into the scratch buffers (shared by both statements). */
+static void format_row(struct tcache *tc, const struct au_batch *b, size_t r) {
+  const struct au_column *cols = tc->schema->cols;
+  for (int c = 0; c < tc->ncols; c++) {
+    enum au_type ty = cols[c].type;
+    if ((ty != AU_T_TIME && ty != AU_T_TIMESTAMP) || b->nulls[c][r])
+      continue;
+    au_time v = b->cols[c][r].i;
+    if (v == AU_TIME_NONE)
+      tc->tlen[c] = -1;
+    else if (ty == AU_T_TIME)
+      tc->tlen[c] = (int)au_time_fmt(v, tc->tbuf[c]);
+    else
+      tc->tlen[c] = (int)au_time_fmt_us(v, tc->tbuf[c]);
+  }
+}
+
+static int bind_row(struct tcache *tc, const struct au_batch *b, size_t r, sqlite3_stmt *st) {
+  const struct au_column *cols = tc->schema->cols;
+  int rc = SQLITE_OK;
+  for (int c = 0; c < tc->ncols; c++) {
+    int p = c + 1;
+    if (b->nulls[c][r]) {
+      rc |= sqlite3_bind_null(st, p);
+      continue;
+    }
+    const union au_cell *cell = &b->cols[c][r];
+    switch (cols[c].type) {
+    case AU_T_TIME:
+    case AU_T_TIMESTAMP:
+      if (tc->tlen[c] < 0)
+        rc |= sqlite3_bind_null(st, p);
+      else
+        rc |= sqlite3_bind_text(st, p, tc->tbuf[c], tc->tlen[c], SQLITE_STATIC);
+      break;
+    case AU_T_DOUBLE:
+      rc |= sqlite3_bind_double(st, p, cell->d);
+      break;
+    case AU_T_INT:
+      rc |= sqlite3_bind_int64(st, p, cell->i);
+      break;
+    case AU_T_BOOL:
+      rc |= sqlite3_bind_int(st, p, cell->i != 0);
+      break;
+    case AU_T_TEXT: {
+      size_t len = 0;
+      const char *sv = au_batch_str(b, cell->s, &len);
+      rc |= sqlite3_bind_text(st, p, sv, (int)len, SQLITE_STATIC);
+      break;
+    }
+    }
+  }
+  return rc;
+}
+
+/* Adds the outcome counts to *ms (callers summing over batches pass the same struct) and
+ * fills ms->outcome[r] per batch row when given. On error the counts are not added. */
+static int sq_write(struct au_store *st, const struct au_table_ref *t, const struct au_batch *b,
+                    struct au_merge_stats *ms, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  int rc = check_ref(t, err);
+  if (rc)
+    return rc;
+  if (!b || !b->schema || b->schema->ncols != t->schema->ncols)
+    return au_err_set(err, AU_E_INVAL, "table %s: batch schema does not match the table",
+                      t->dest);
+  for (int c = 0; c < t->schema->ncols; c++)
+    if (b->schema->cols[c].type != t->schema->cols[c].type)
+      return au_err_set(err, AU_E_INVAL, "table %s: batch column %d (%s) has type %s, not %s",
+                        t->dest, c, t->schema->cols[c].name,
+                        au_type_name(b->schema->cols[c].type),
+                        au_type_name(t->schema->cols[c].type));
+  struct tcache *tc;
+  if ((rc = tc_get(s, t, false, &tc, err)))
+    return rc;
+  if (b->nrows == 0)
+    return 0;
+
+  bool own_tx = !in_tx(s);
+  if (own_tx && (rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin transaction")))
+    return rc;
+
+  uint64_t n_ins = 0, n_upd = 0, n_same = 0;
+  uint8_t *outcome = ms ? ms->outcome : NULL;
+  for (size_t r = 0; r < b->nrows; r++) {
+    format_row(tc, b, r);
+    if (bind_row(tc, b, r, tc->ins) != SQLITE_OK) {
+      rc = fail(s, err, SQLITE_ERROR, "bind row %zu of %s", r, t->dest);
+      goto out;
+    }
+    int src = sqlite3_step(tc->ins);
+    if (src != SQLITE_DONE) {
+      rc = fail(s, err, src, "insert into %s (batch row %zu)", t->dest, r);
+      sqlite3_reset(tc->ins);
+      goto out;
+    }
+    sqlite3_reset(tc->ins);
+    if (sqlite3_changes(s->db) == 1) {
+      n_ins++;
+      if (outcome)
+        outcome[r] = AU_ROW_INSERTED;
+      continue;
+    }
+    if (!tc->upd) {
+      n_same++;
+      if (outcome)
+        outcome[r] = AU_ROW_UNCHANGED;
+      continue;
+    }
+    if (bind_row(tc, b, r, tc->upd) != SQLITE_OK) {
+      rc = fail(s, err, SQLITE_ERROR, "bind row %zu of %s", r, t->dest);
+      goto out;
+    }
+    src = sqlite3_step(tc->upd);
+    if (src != SQLITE_DONE) {
+      rc = fail(s, err, src, "update %s (batch row %zu)", t->dest, r);
+      sqlite3_reset(tc->upd);
+      goto out;
+    }
+    sqlite3_reset(tc->upd);
+    bool changed = sqlite3_changes(s->db) == 1;
+    if (changed)
+      n_upd++;
+    else
+      n_same++;
+    if (outcome)
+      outcome[r] = changed ? AU_ROW_UPDATED : AU_ROW_UNCHANGED;
+  }
+  if (own_tx)
+    rc = exec_sql(s, "COMMIT", err, "commit");
+out:
+  /* Drop the SQLITE_STATIC bindings into the batch before the caller reuses it. */
+  sqlite3_clear_bindings(tc->ins);
+  if (tc->upd)
+    sqlite3_clear_bindings(tc->upd);
+  if (rc) {
+    if (own_tx)
+      rollback_quiet(s);
+    return rc;
+  }
+  if (ms) {
+    ms->inserted += n_ins;
+    ms->updated += n_upd;
+    ms->unchanged += n_same;
+  }
+  return 0;
+}
+
+/* --- state ------------------------------------------------------------------------ */
+
+static au_time parse_time_col(sqlite3_stmt *st, int i) {
+  const char *v = (const char *)sqlite3_column_text(st, i);
+  au_time t;
+  if (!v || au_time_parse_iso(v, (size_t)-1, &t, NULL) != 0)
+    return AU_TIME_NONE;
+  return t;
+}
+
+static int state_upsert(struct sq *s, const struct au_state_update *up, struct au_err *err) {
+  if (!up->key)
+    return au_err_set(err, AU_E_INVAL, "state update without a table key");
+  sqlite3_stmt *st;
+  int rc = prepare(s, "SELECT watermark FROM aurum_state WHERE table_key = ?1", &st, err,
+                   "read state");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, up->key, -1, SQLITE_STATIC);
+  au_time old = AU_TIME_NONE;
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    old = parse_time_col(st, 0);
+  else if (src != SQLITE_DONE)
+    rc = fail(s, err, src, "read state of %s", up->key);
+  sqlite3_finalize(st);
+  if (rc)
+    return rc;
+
+  au_time wm = old;
+  if (up->watermark != AU_TIME_NONE && (old == AU_TIME_NONE || up->watermark > old))
+    wm = up->watermark;
+  char wbuf[TBUF_SZ], nbuf[TBUF_SZ];
+  if (wm != AU_TIME_NONE)
+    au_time_fmt(wm, wbuf);
+  au_time_fmt_us(au_now_real(), nbuf);
+
+  if ((rc = prepare(s,
+                    "INSERT INTO aurum_state(table_key, watermark, details, updated_at)"
+                    " VALUES(?1, ?2, coalesce(?3, '{}'), ?4)"
+                    " ON CONFLICT(table_key) DO UPDATE SET watermark = excluded.watermark,"
+                    " details = coalesce(?3, aurum_state.details),"
+                    " updated_at = excluded.updated_at",
+                    &st, err, "write state")))
+    return rc;
+  sqlite3_bind_text(st, 1, up->key, -1, SQLITE_STATIC);
+  if (wm != AU_TIME_NONE)
+    sqlite3_bind_text(st, 2, wbuf, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 2);
+  if (up->details)
+    sqlite3_bind_text(st, 3, up->details, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 3);
+  sqlite3_bind_text(st, 4, nbuf, -1, SQLITE_STATIC);
+  src = sqlite3_step(st);
+  if (src != SQLITE_DONE)
+    rc = fail(s, err, src, "write state of %s", up->key);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_commit(struct au_store *st, const struct au_state_update *up, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  int rc = 0;
+  if (!in_tx(s) && (rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin transaction")))
+    return rc;
+  if (up && (rc = state_upsert(s, up, err))) {
+    rollback_quiet(s);
+    return rc;
+  }
+  if ((rc = exec_sql(s, "COMMIT", err, "commit")))
+    rollback_quiet(s);
+  return rc;
+}
+
+static void copy_str(char *dst, size_t cap, const unsigned char *src) {
+  snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+/* Row: table_key, watermark, details, updated_at */
+static void fill_state(sqlite3_stmt *st, struct au_state *out) {
+  memset(out, 0, sizeof(*out));
+  copy_str(out->key, sizeof(out->key), sqlite3_column_text(st, 0));
+  out->watermark = parse_time_col(st, 1);
+  const unsigned char *d = sqlite3_column_text(st, 2);
+  copy_str(out->details, sizeof(out->details), d ? d : (const unsigned char *)"{}");
+  out->updated_at = parse_time_col(st, 3);
+}
+
+static int sq_state_get(struct au_store *st, const char *key, struct au_state *out,
+                        struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "SELECT table_key, watermark, details, updated_at FROM aurum_state"
+                   " WHERE table_key = ?1",
+                   &q, err, "read state");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, key ? key : "", -1, SQLITE_STATIC);
+  int src = sqlite3_step(q);
+  if (src == SQLITE_ROW)
+    fill_state(q, out);
+  else if (src == SQLITE_DONE)
+    rc = au_err_set(err, AU_E_NOTFOUND, "no state for %s", key ? key : "(null)");
+  else
+    rc = fail(s, err, src, "read state of %s", key ? key : "(null)");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_state_list(struct au_store *st, int (*cb)(void *arg, const struct au_state *s),
+                         void *arg, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "SELECT table_key, watermark, details, updated_at FROM aurum_state"
+                   " ORDER BY table_key",
+                   &q, err, "list state");
+  if (rc)
+    return rc;
+  struct au_state row;
+  int src;
+  while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+    fill_state(q, &row);
+    if ((rc = cb(arg, &row)) != 0)
+      break;
+  }
+  if (rc == 0 && src != SQLITE_DONE)
+    rc = fail(s, err, src, "list state");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* Deletes the state row only (the data stays); a missing row is not an error. */
+static int sq_state_reset(struct au_store *st, const char *key, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s, "DELETE FROM aurum_state WHERE table_key = ?1", &q, err, "reset state");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, key ? key : "", -1, SQLITE_STATIC);
+  int src = sqlite3_step(q);
+  if (src != SQLITE_DONE)
+    rc = fail(s, err, src, "reset state of %s", key ? key : "(null)");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* --- runs ----------------------------------------------------------------------- */
+
+/* started_at/finished_at of 0 or AU_TIME_NONE mean "now". */
+static au_time or_now(au_time t) { return t == AU_TIME_NONE || t == 0 ? au_now_real() : t; }
+
+static int sq_run_begin(struct au_store *st, struct au_run_record *r, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  if (!r || !r->key)
+    return au_err_set(err, AU_E_INVAL, "run record without a table key");
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "INSERT INTO aurum_runs(table_key, started_at, status) VALUES(?1, ?2, 'running')",
+                   &q, err, "record run");
+  if (rc)
+    return rc;
+  char ts[TBUF_SZ];
+  au_time_fmt_us(or_now(r->started_at), ts);
+  sqlite3_bind_text(q, 1, r->key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, ts, -1, SQLITE_STATIC);
+  int src = sqlite3_step(q);
+  if (src != SQLITE_DONE)
+    rc = fail(s, err, src, "record run of %s", r->key);
+  else
+    r->id = sqlite3_last_insert_rowid(s->db);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_run_end(struct au_store *st, const struct au_run_record *r, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  if (!r)
+    return au_err_set(err, AU_E_INVAL, "no run record");
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "UPDATE aurum_runs SET finished_at = ?2, status = ?3, rows_inserted = ?4,"
+                   " rows_updated = ?5, rows_unchanged = ?6, requests = ?7, batches = ?8,"
+                   " error = ?9 WHERE id = ?1",
+                   &q, err, "finish run");
+  if (rc)
+    return rc;
+  char ts[TBUF_SZ];
+  au_time_fmt_us(or_now(r->finished_at), ts);
+  sqlite3_bind_int64(q, 1, r->id);
+  sqlite3_bind_text(q, 2, ts, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, r->status ? r->status : "ok", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 4, (sqlite3_int64)r->inserted);
+  sqlite3_bind_int64(q, 5, (sqlite3_int64)r->updated);
+  sqlite3_bind_int64(q, 6, (sqlite3_int64)r->unchanged);
+  sqlite3_bind_int64(q, 7, (sqlite3_int64)r->requests);
+  sqlite3_bind_int64(q, 8, (sqlite3_int64)r->batches);
+  if (r->error)
+    sqlite3_bind_text(q, 9, r->error, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(q, 9);
+  int src = sqlite3_step(q);
+  if (src != SQLITE_DONE)
+    rc = fail(s, err, src, "finish run %lld", (long long)r->id);
+  else if (sqlite3_changes(s->db) == 0)
+    rc = au_err_set(err, AU_E_NOTFOUND, "no run with id %lld", (long long)r->id);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* --- locks ---------------------------------------------------------------------- */
+
+static struct held_lock *find_lock(struct sq *s, const char *key) {
+  for (size_t i = 0; i < s->nlocks; i++)
+    if (strcmp(s->locks[i].key, key) == 0)
+      return &s->locks[i];
+  return NULL;
+}
+
+/* "<dbpath>.<key with [^A-Za-z0-9._-] as _>.lock" */
+static char *lock_path(const struct sq *s, const char *key) {
+  size_t pl = strlen(s->path), kl = strlen(key);
+  char *p = au_xmalloc(pl + kl + 7);
+  memcpy(p, s->path, pl);
+  p[pl] = '.';
+  char *q = p + pl + 1;
+  for (size_t i = 0; i < kl; i++) {
+    char c = key[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    *q++ = ok ? c : '_';
+  }
+  memcpy(q, ".lock", 6);
+  return p;
+}
+
+static int sq_lock(struct au_store *st, const char *key, double timeout, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  if (!key || !*key)
+    return au_err_set(err, AU_E_INVAL, "lock without a table key");
+  if (s->memory)
+    return 0;
+  struct held_lock *h = find_lock(s, key);
+  if (h) {
+    h->refs++;
+    return 0;
+  }
+  char *path = lock_path(s, key);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int e = errno;
+    au_err_set(err, AU_E_IO, "cannot open lock file %s: %s", path, strerror(e));
+    free(path);
+    return AU_E_IO;
+  }
+  double deadline = au_mono() + (timeout > 0 ? timeout : 0);
+  for (;;) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+      break;
+    int e = errno;
+    if (e == EINTR)
+      continue;
+    if (e != EWOULDBLOCK) {
+      au_err_set(err, AU_E_IO, "cannot lock %s: %s", path, strerror(e));
+      close(fd);
+      free(path);
+      return AU_E_IO;
+    }
+    double left = deadline - au_mono();
+    if (left <= 0) {
+      au_err_set(err, AU_E_LOCK,
+                 "table %s is being synced by another aurum process (lock %s); try again "
+                 "later or raise --lock-timeout",
+                 key, path);
+      close(fd);
+      free(path);
+      return AU_E_LOCK;
+    }
+    au_sleep(left < LOCK_POLL ? left : LOCK_POLL);
+  }
+  free(path);
+  if (s->nlocks == s->caplocks) {
+    s->caplocks = s->caplocks ? s->caplocks * 2 : 4;
+    s->locks = au_xrealloc(s->locks, s->caplocks * sizeof(*s->locks));
+  }
+  s->locks[s->nlocks++] = (struct held_lock){au_xstrdup(key), fd, 1};
+  return 0;
+}
+
+static void drop_lock(struct sq *s, size_t i) {
+  flock(s->locks[i].fd, LOCK_UN);
+  close(s->locks[i].fd);
+  free(s->locks[i].key);
+  s->locks[i] = s->locks[--s->nlocks];
+}
+
+static void sq_unlock(struct au_store *st, const char *key) {
+  struct sq *s = (struct sq *)st;
+  if (!key)
+    return;
+  struct held_lock *h = find_lock(s, key);
+  if (!h || --h->refs > 0)
+    return;
+  drop_lock(s, (size_t)(h - s->locks));
+}
+
+/* --- misc ----------------------------------------------------------------------- */
+
+static int64_t sq_count_rows(struct au_store *st, const struct au_table_ref *t,
+                             struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  if (!t || !t->dest || !au_ident_valid(t->dest)) {
+    au_err_set(err, AU_E_INVAL, "invalid destination table name '%s'",
+               t && t->dest ? t->dest : "(null)");
+    return -1;
+  }
+  struct sqlb sb = {AU_BUF_INIT(4096), 0};
+  SB(&sb, "SELECT count(*) FROM ");
+  sb_table(&sb, t->dest);
+  if (sb.rc) {
+    au_buf_release(&sb.b);
+    au_err_set(err, AU_E_TOOBIG, "table name too long");
+    return -1;
+  }
+  sqlite3_stmt *q;
+  int rc = prepare(s, sb.b.ptr, &q, err, "count rows");
+  au_buf_release(&sb.b);
+  if (rc) {
+    au_err_prefix(err, "%s", t->dest);
+    return -1;
+  }
+  int64_t n = -1;
+  int src = sqlite3_step(q);
+  if (src == SQLITE_ROW)
+    n = sqlite3_column_int64(q, 0);
+  else
+    fail(s, err, src, "count rows of %s", t->dest);
+  sqlite3_finalize(q);
+  return n;
+}
+
+static void sq_close(struct au_store *st) {
+  struct sq *s = (struct sq *)st;
+  if (!s)
+    return;
+  for (size_t i = 0; i < s->ntabs; i++) {
+    tc_release(&s->tabs[i]);
+    free(s->tabs[i].dest);
+  }
+  free(s->tabs);
+  while (s->nlocks)
+    drop_lock(s, s->nlocks - 1);
+  free(s->locks);
+  if (s->db) {
+    rollback_quiet(s);
+    sqlite3_close(s->db);
+  }
+  free(s->path);
+  free(s);
+}
+
+const struct au_store_ops au_store_sqlite = {
+    .scheme = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .ensure_table = sq_ensure_table,
+    .begin = sq_begin,
+    .write = sq_write,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .state_get = sq_state_get,
+    .state_list = sq_state_list,
+    .state_reset = sq_state_reset,
+    .run_begin = sq_run_begin,
+    .run_end = sq_run_end,
+    .lock = sq_lock,
+    .unlock = sq_unlock,
+    .count_rows = sq_count_rows,
+};

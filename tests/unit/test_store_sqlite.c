@@ -1,0 +1,699 @@
+/* test_store_sqlite.c - the SQLite store: SCD1 merge, state, runs, locks, schema evolution. */
+#include "core/au.h"
+#include "core/batch.h"
+#include "core/err.h"
+#include "core/time.h"
+#include "store/store.h"
+
+#include "au_test.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern const struct au_store_ops au_store_sqlite;
+
+static const struct au_column cols1[] = {
+    {"interval_start", AU_T_TIME, AU_COL_KEY | AU_COL_CURSOR, "start"},
+    {"node", AU_T_TEXT, AU_COL_KEY, "node"},
+    {"price", AU_T_DOUBLE, AU_COL_NULLABLE | AU_COL_VALUE, "price"},
+    {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE, "seq"},
+};
+static const struct au_schema schema1 = {cols1, 4};
+static const struct au_table_ref ref1 = {"test.prices", "test_prices", &schema1, 3};
+
+/* --- helpers ------------------------------------------------------------------- */
+
+static const char *db_suffix[] = {"", "-wal", "-shm", "-journal", ".test.prices.lock",
+                                   ".lockme.lock"};
+static char tmp_paths[32][256];
+static int ntmp;
+
+static void unlink_db(const char *p) {
+  for (size_t i = 0; i < AU_ARRAY_LEN(db_suffix); i++) {
+    char f[300];
+    snprintf(f, sizeof(f), "%s%s", p, db_suffix[i]);
+    unlink(f);
+  }
+}
+
+static void cleanup_tmp(void) {
+  for (int i = 0; i < ntmp; i++)
+    unlink_db(tmp_paths[i]);
+}
+
+/* A fresh database path under /tmp, removed (with its -wal/-shm/lock files) at exit. */
+static const char *tmp_db(const char *tag) {
+  if (ntmp == 0)
+    atexit(cleanup_tmp);
+  if (ntmp == (int)AU_ARRAY_LEN(tmp_paths))
+    abort();
+  char *p = tmp_paths[ntmp++];
+  snprintf(p, 256, "/tmp/au_test_store_sqlite_%d_%s.db", (int)getpid(), tag);
+  unlink_db(p);
+  return p;
+}
+
+static struct au_store *open_store(const char *url) {
+  struct au_err err = AU_ERR_INIT;
+  struct au_store *s = NULL;
+  int rc = au_store_sqlite.open(url, &s, &err);
+  if (rc) {
+    fprintf(stderr, "open %s: %s\n", url, err.msg);
+    abort();
+  }
+  return s;
+}
+
+static void add_row(struct au_batch *b, au_time t, const char *node, bool has_price, double price,
+                    au_time seq) {
+  au_batch_add_row(b);
+  au_batch_set_time(b, 0, t);
+  au_batch_set_text(b, 1, node, strlen(node));
+  if (has_price)
+    au_batch_set_double(b, 2, price);
+  au_batch_set_time(b, 3, seq);
+}
+
+static int write_batch(struct au_store *s, const struct au_table_ref *t, struct au_batch *b,
+                       struct au_merge_stats *st) {
+  struct au_err err = AU_ERR_INIT;
+  memset(st, 0, sizeof(*st));
+  int rc = s->ops->begin(s, &err);
+  if (rc == 0)
+    rc = s->ops->write(s, t, b, st, &err);
+  if (rc == 0)
+    rc = s->ops->commit(s, NULL, &err);
+  if (rc) {
+    fprintf(stderr, "  write: %s\n", err.msg);
+    s->ops->rollback(s);
+  }
+  return rc;
+}
+
+/* First column of the first row of sql on a fresh read-only connection, or "NULL"/"NOROW". */
+static const char *q1(const char *path, const char *sql) {
+  static char out[4][512];
+  static int k;
+  char *o = out[k++ & 3];
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    snprintf(o, 512, "OPENFAIL");
+    sqlite3_close(db);
+    return o;
+  }
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    snprintf(o, 512, "SQLERR %s", sqlite3_errmsg(db));
+  } else if (sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    snprintf(o, 512, "%s", v ? (const char *)v : "NULL");
+  } else {
+    snprintf(o, 512, "NOROW");
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return o;
+}
+
+static const au_time T0 = 1704092400LL * AU_USEC; /* 2024-01-01T07:00:00Z */
+
+/* --- merge --------------------------------------------------------------------- */
+
+/* The SCD1 rules on any store; returns the store still open (caller closes). */
+static struct au_store *merge_suite(const char *url) {
+  struct au_err err = AU_ERR_INIT;
+  struct au_store *s = open_store(url);
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+  /* ensure_table twice is harmless */
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+
+  au_time seq1 = T0 + AU_DAY + 123456;
+  struct au_batch *b = au_batch_new(&schema1, 4);
+  for (int i = 0; i < 12; i++)
+    add_row(b, T0 + i * AU_HOUR, i % 2 ? "NODE_B" : "NODE_A", true, 10.5 + i, seq1);
+  struct au_merge_stats st;
+  CHECK_EQ_INT(write_batch(s, &ref1, b, &st), 0);
+  CHECK_EQ_INT(st.inserted, 12);
+  CHECK_EQ_INT(st.updated, 0);
+  CHECK_EQ_INT(st.unchanged, 0);
+  CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 12);
+
+  /* Same rows again (even with a newer sequence): unchanged. */
+  au_batch_clear(b);
+  for (int i = 0; i < 12; i++)
+    add_row(b, T0 + i * AU_HOUR, i % 2 ? "NODE_B" : "NODE_A", true, 10.5 + i, seq1 + AU_HOUR);
+  CHECK_EQ_INT(write_batch(s, &ref1, b, &st), 0);
+  CHECK_EQ_INT(st.inserted, 0);
+  CHECK_EQ_INT(st.updated, 0);
+  CHECK_EQ_INT(st.unchanged, 12);
+
+  /* Changed value with a newer sequence: updated; with an older one: unchanged;
+   * a new key alongside: inserted. */
+  au_batch_clear(b);
+  add_row(b, T0, "NODE_A", true, 99.25, seq1 + 2 * AU_HOUR);         /* updated */
+  add_row(b, T0 + AU_HOUR, "NODE_B", true, -5.0, seq1 - AU_HOUR);    /* older: unchanged */
+  add_row(b, T0 + 2 * AU_HOUR, "NODE_A", true, 12.5, seq1);          /* equal seq+values */
+  add_row(b, T0 + 3 * AU_HOUR, "NODE_B", true, 7.0, seq1);           /* equal seq, new value */
+  add_row(b, T0 + 100 * AU_HOUR, "NODE_C", false, 0, seq1);          /* inserted, NULL price */
+  uint8_t outcome[5];
+  memset(outcome, 0xff, sizeof(outcome));
+  CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+  memset(&st, 0, sizeof(st));
+  st.outcome = outcome;
+  CHECK_EQ_INT(s->ops->write(s, &ref1, b, &st, &err), 0);
+  CHECK_EQ_INT(s->ops->commit(s, NULL, &err), 0);
+  CHECK_EQ_INT(st.inserted, 1);
+  CHECK_EQ_INT(st.updated, 2);
+  CHECK_EQ_INT(st.unchanged, 2);
+  CHECK_EQ_INT(outcome[0], AU_ROW_UPDATED);
+  CHECK_EQ_INT(outcome[1], AU_ROW_UNCHANGED);
+  CHECK_EQ_INT(outcome[2], AU_ROW_UNCHANGED);
+  CHECK_EQ_INT(outcome[3], AU_ROW_UPDATED);
+  CHECK_EQ_INT(outcome[4], AU_ROW_INSERTED);
+  CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 13);
+
+  /* Write without begin: the store wraps it in its own transaction. */
+  au_batch_clear(b);
+  add_row(b, T0 + 101 * AU_HOUR, "NODE_C", true, 1.0, seq1);
+  memset(&st, 0, sizeof(st));
+  CHECK_EQ_INT(s->ops->write(s, &ref1, b, &st, &err), 0);
+  CHECK_EQ_INT(st.inserted, 1);
+  CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 14);
+  CHECK_EQ_INT(err.code, 0);
+  au_batch_free(b);
+  return s;
+}
+
+TEST(merge_file) {
+  const char *path = tmp_db("merge");
+  char url[300];
+  snprintf(url, sizeof(url), "sqlite:%s", path);
+  struct au_store *s = merge_suite(url);
+  /* Stored text formats and values, read with plain SQLite. */
+  CHECK_EQ_STR(q1(path, "SELECT interval_start FROM test_prices ORDER BY interval_start, node"),
+               "2024-01-01T07:00:00Z");
+  CHECK_EQ_STR(q1(path, "SELECT typeof(price) FROM test_prices LIMIT 1"), "real");
+  CHECK_EQ_STR(q1(path, "SELECT price FROM test_prices WHERE interval_start = "
+                        "'2024-01-01T07:00:00Z' AND node = 'NODE_A'"),
+               "99.25");
+  CHECK_EQ_STR(q1(path, "SELECT ingestion_time FROM test_prices WHERE interval_start = "
+                        "'2024-01-01T07:00:00Z' AND node = 'NODE_A'"),
+               "2024-01-02T09:00:00.123456Z");
+  /* older sequence did not overwrite */
+  CHECK_EQ_STR(q1(path, "SELECT price FROM test_prices WHERE interval_start = "
+                        "'2024-01-01T08:00:00Z' AND node = 'NODE_B'"),
+               "11.5");
+  /* unchanged row kept its original ingestion_time (not the re-sent newer one) */
+  CHECK_EQ_STR(q1(path, "SELECT ingestion_time FROM test_prices WHERE interval_start = "
+                        "'2024-01-01T09:00:00Z' AND node = 'NODE_A'"),
+               "2024-01-02T07:00:00.123456Z");
+  CHECK_EQ_STR(q1(path, "SELECT price FROM test_prices WHERE interval_start = "
+                        "'2024-01-01T10:00:00Z'"),
+               "7.0");
+  CHECK_EQ_STR(q1(path, "SELECT price FROM test_prices WHERE node = 'NODE_C' ORDER BY "
+                        "interval_start"),
+               "NULL");
+  CHECK_EQ_STR(q1(path, "PRAGMA journal_mode"), "wal");
+  CHECK_EQ_STR(q1(path, "SELECT group_concat(version) FROM aurum_schema_migrations"), "1");
+  CHECK_EQ_STR(q1(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                        "('aurum_state', 'aurum_runs')"),
+               "2");
+  au_store_close(s);
+
+  /* Reopen (also via sqlite:// and the registry): data stays, migrations not reapplied. */
+  snprintf(url, sizeof(url), "sqlite://%s", path);
+  s = open_store(url);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 14);
+  au_store_close(s);
+  CHECK_EQ_INT(au_store_open(path, &s, &err), 0);
+  CHECK(s && s->ops == &au_store_sqlite);
+  if (s) {
+    CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 14);
+    au_store_close(s);
+  }
+  CHECK_EQ_STR(q1(path, "SELECT count(*) FROM aurum_schema_migrations"), "1");
+}
+
+TEST(merge_memory) {
+  struct au_store *s = merge_suite(":memory:");
+  au_store_close(s);
+  s = merge_suite("sqlite::memory:");
+  au_store_close(s);
+}
+
+TEST(null_changes) {
+  const char *path = tmp_db("nulls");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+  struct au_batch *b = au_batch_new(&schema1, 8);
+  struct au_merge_stats st;
+  add_row(b, T0, "A", false, 0, T0);
+  add_row(b, T0, "B", true, 1.0, T0);
+  CHECK_EQ_INT(write_batch(s, &ref1, b, &st), 0);
+  CHECK_EQ_INT(st.inserted, 2);
+  /* NULL -> NULL unchanged; value -> same value unchanged */
+  CHECK_EQ_INT(write_batch(s, &ref1, b, &st), 0);
+  CHECK_EQ_INT(st.unchanged, 2);
+  /* NULL -> value and value -> NULL: both updated */
+  au_batch_clear(b);
+  add_row(b, T0, "A", true, 3.0, T0 + AU_USEC);
+  add_row(b, T0, "B", false, 0, T0 + AU_USEC);
+  CHECK_EQ_INT(write_batch(s, &ref1, b, &st), 0);
+  CHECK_EQ_INT(st.updated, 2);
+  CHECK_EQ_INT(st.unchanged, 0);
+  CHECK_EQ_STR(q1(path, "SELECT price FROM test_prices WHERE node = 'A'"), "3.0");
+  CHECK_EQ_STR(q1(path, "SELECT price FROM test_prices WHERE node = 'B'"), "NULL");
+  CHECK_EQ_STR(q1(path, "SELECT ingestion_time FROM test_prices WHERE node = 'B'"),
+               "2024-01-01T07:00:01.000000Z");
+  au_batch_free(b);
+  au_store_close(s);
+}
+
+/* INT/BOOL values and no sequence column: any difference updates. */
+TEST(no_sequence_int_bool) {
+  static const struct au_column c2[] = {
+      {"day", AU_T_TIME, AU_COL_KEY, NULL},
+      {"n", AU_T_INT, AU_COL_NULLABLE, NULL},
+      {"flag", AU_T_BOOL, 0, NULL},
+      {"label", AU_T_TEXT, AU_COL_NULLABLE, NULL},
+  };
+  static const struct au_schema s2 = {c2, 4};
+  const struct au_table_ref r2 = {"t.two", "main.two", &s2, -1};
+  const char *path = tmp_db("noseq");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &r2, &err), 0);
+  struct au_batch *b = au_batch_new(&s2, 2);
+  au_batch_add_row(b);
+  au_batch_set_time(b, 0, T0);
+  au_batch_set_int(b, 1, 5000000000LL);
+  au_batch_set_bool(b, 2, true);
+  au_batch_set_text(b, 3, "x", 1);
+  struct au_merge_stats st;
+  CHECK_EQ_INT(write_batch(s, &r2, b, &st), 0);
+  CHECK_EQ_INT(st.inserted, 1);
+  CHECK_EQ_INT(write_batch(s, &r2, b, &st), 0);
+  CHECK_EQ_INT(st.unchanged, 1);
+  au_batch_set_bool(b, 2, false);
+  CHECK_EQ_INT(write_batch(s, &r2, b, &st), 0);
+  CHECK_EQ_INT(st.updated, 1);
+  CHECK_EQ_STR(q1(path, "SELECT n || '/' || flag || '/' || label FROM two"), "5000000000/0/x");
+  CHECK_EQ_STR(q1(path, "SELECT type FROM pragma_table_info('two') WHERE name = 'flag'"),
+               "INTEGER");
+  CHECK_EQ_STR(q1(path, "SELECT \"notnull\" FROM pragma_table_info('two') WHERE name = 'flag'"),
+               "1");
+  CHECK_EQ_STR(q1(path, "SELECT \"notnull\" FROM pragma_table_info('two') WHERE name = 'n'"),
+               "0");
+  CHECK_EQ_STR(q1(path, "SELECT pk FROM pragma_table_info('two') WHERE name = 'day'"), "1");
+  au_batch_free(b);
+  au_store_close(s);
+}
+
+/* --- state --------------------------------------------------------------------- */
+
+static int list_cb(void *arg, const struct au_state *st) {
+  char *out = arg;
+  size_t n = strlen(out);
+  char wm[32] = "none";
+  if (st->watermark != AU_TIME_NONE)
+    au_time_fmt(st->watermark, wm);
+  snprintf(out + n, 512 - n, "%s=%s;", st->key, wm);
+  return 0;
+}
+
+TEST(watermark_with_data) {
+  const char *path = tmp_db("wm");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+  struct au_state stt;
+  CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), AU_E_NOTFOUND);
+  au_err_clear(&err);
+
+  struct au_batch *b = au_batch_new(&schema1, 4);
+  add_row(b, T0, "A", true, 1, T0);
+  struct au_merge_stats ms = {0};
+  au_time before = au_now_real();
+  CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+  CHECK_EQ_INT(s->ops->write(s, &ref1, b, &ms, &err), 0);
+  struct au_state_update up = {"test.prices", T0 + AU_HOUR, "{\"last\":1}"};
+  CHECK_EQ_INT(s->ops->commit(s, &up, &err), 0);
+  CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), 0);
+  CHECK_EQ_STR(stt.key, "test.prices");
+  CHECK_EQ_INT(stt.watermark, T0 + AU_HOUR);
+  CHECK_EQ_STR(stt.details, "{\"last\":1}");
+  CHECK(stt.updated_at >= before - AU_USEC && stt.updated_at <= au_now_real() + AU_USEC);
+  CHECK_EQ_STR(q1(path, "SELECT watermark FROM aurum_state"), "2024-01-01T08:00:00Z");
+
+  /* An older watermark does not move it back; details NULL keeps details. */
+  struct au_state_update older = {"test.prices", T0, NULL};
+  CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+  CHECK_EQ_INT(s->ops->commit(s, &older, &err), 0);
+  CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), 0);
+  CHECK_EQ_INT(stt.watermark, T0 + AU_HOUR);
+  CHECK_EQ_STR(stt.details, "{\"last\":1}");
+
+  /* AU_TIME_NONE leaves it; a newer one moves it (commit without begin works too). */
+  struct au_state_update none = {"test.prices", AU_TIME_NONE, "{}"};
+  CHECK_EQ_INT(s->ops->commit(s, &none, &err), 0);
+  CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), 0);
+  CHECK_EQ_INT(stt.watermark, T0 + AU_HOUR);
+  CHECK_EQ_STR(stt.details, "{}");
+  struct au_state_update newer = {"test.prices", T0 + 5 * AU_HOUR, NULL};
+  CHECK_EQ_INT(s->ops->commit(s, &newer, &err), 0);
+  CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), 0);
+  CHECK_EQ_INT(stt.watermark, T0 + 5 * AU_HOUR);
+
+  /* A key first seen with no watermark. */
+  struct au_state_update other = {"other.table", AU_TIME_NONE, NULL};
+  CHECK_EQ_INT(s->ops->commit(s, &other, &err), 0);
+  CHECK_EQ_INT(s->ops->state_get(s, "other.table", &stt, &err), 0);
+  CHECK_EQ_INT(stt.watermark, AU_TIME_NONE);
+  CHECK_EQ_STR(stt.details, "{}");
+
+  char listed[512] = "";
+  CHECK_EQ_INT(s->ops->state_list(s, list_cb, listed, &err), 0);
+  CHECK_EQ_STR(listed, "other.table=none;test.prices=2024-01-01T12:00:00Z;");
+
+  /* Reset deletes the state, not the data. */
+  CHECK_EQ_INT(s->ops->state_reset(s, "test.prices", &err), 0);
+  CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), AU_E_NOTFOUND);
+  au_err_clear(&err);
+  CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 1);
+  CHECK_EQ_INT(s->ops->state_reset(s, "never.seen", &err), 0);
+  listed[0] = 0;
+  CHECK_EQ_INT(s->ops->state_list(s, list_cb, listed, &err), 0);
+  CHECK_EQ_STR(listed, "other.table=none;");
+  au_batch_free(b);
+  au_store_close(s);
+}
+
+TEST(rollback_leaves_nothing) {
+  const char *urls[] = {":memory:", tmp_db("rb")};
+  for (size_t u = 0; u < AU_ARRAY_LEN(urls); u++) {
+    struct au_store *s = open_store(urls[u]);
+    struct au_err err = AU_ERR_INIT;
+    CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+    struct au_batch *b = au_batch_new(&schema1, 4);
+    for (int i = 0; i < 10; i++)
+      add_row(b, T0 + i * AU_HOUR, "A", true, i, T0);
+    struct au_merge_stats ms = {0};
+    CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+    CHECK_EQ_INT(s->ops->write(s, &ref1, b, &ms, &err), 0);
+    CHECK_EQ_INT(ms.inserted, 10);
+    CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 10);
+    s->ops->rollback(s);
+    CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 0);
+    struct au_state stt;
+    CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), AU_E_NOTFOUND);
+    au_err_clear(&err);
+    s->ops->rollback(s); /* none open: ignored */
+
+    /* A failing write (NOT NULL ingestion_time) inside the transaction: rollback, no state. */
+    au_batch_clear(b);
+    add_row(b, T0, "A", true, 1, T0);
+    au_batch_add_row(b);
+    au_batch_set_time(b, 0, T0 + AU_HOUR);
+    au_batch_set_text(b, 1, "A", 1);
+    CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+    int rc = s->ops->write(s, &ref1, b, &ms, &err);
+    CHECK_EQ_INT(rc, AU_E_STORE);
+    CHECK(strstr(err.msg, "test_prices") != NULL);
+    CHECK(strstr(err.msg, "NOT NULL") != NULL);
+    CHECK(!err.retryable);
+    s->ops->rollback(s);
+    au_err_clear(&err);
+    CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 0);
+    /* the store is usable afterwards */
+    au_batch_drop_last(b);
+    struct au_state_update up = {"test.prices", T0, NULL};
+    CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+    CHECK_EQ_INT(s->ops->write(s, &ref1, b, &ms, &err), 0);
+    CHECK_EQ_INT(s->ops->commit(s, &up, &err), 0);
+    CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 1);
+    CHECK_EQ_INT(s->ops->state_get(s, "test.prices", &stt, &err), 0);
+    au_batch_free(b);
+    au_store_close(s);
+  }
+}
+
+/* --- runs ---------------------------------------------------------------------- */
+
+TEST(runs) {
+  const char *path = tmp_db("runs");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  struct au_run_record r = {0};
+  r.key = "test.prices";
+  r.started_at = T0;
+  CHECK_EQ_INT(s->ops->run_begin(s, &r, &err), 0);
+  CHECK(r.id > 0);
+  struct au_run_record r2 = {0};
+  r2.key = "test.prices";
+  CHECK_EQ_INT(s->ops->run_begin(s, &r2, &err), 0);
+  CHECK(r2.id > r.id);
+  CHECK_EQ_STR(q1(path, "SELECT status || ' ' || started_at FROM aurum_runs ORDER BY id"),
+               "running 2024-01-01T07:00:00.000000Z");
+  r.finished_at = T0 + AU_MINUTE;
+  r.status = "ok";
+  r.inserted = 10;
+  r.updated = 2;
+  r.unchanged = 3;
+  r.requests = 4;
+  r.batches = 5;
+  CHECK_EQ_INT(s->ops->run_end(s, &r, &err), 0);
+  CHECK_EQ_STR(q1(path, "SELECT status || ' ' || finished_at || ' ' || rows_inserted || ' ' || "
+                        "rows_updated || ' ' || rows_unchanged || ' ' || requests || ' ' || "
+                        "batches || ' ' || coalesce(error, '-') FROM aurum_runs ORDER BY id"),
+               "ok 2024-01-01T07:01:00.000000Z 10 2 3 4 5 -");
+  r2.status = "failed";
+  r2.error = "HTTP 500";
+  CHECK_EQ_INT(s->ops->run_end(s, &r2, &err), 0);
+  CHECK_EQ_STR(q1(path, "SELECT status || ' ' || error FROM aurum_runs ORDER BY id DESC"),
+               "failed HTTP 500");
+  struct au_run_record bad = {0};
+  bad.id = 9999;
+  CHECK_EQ_INT(s->ops->run_end(s, &bad, &err), AU_E_NOTFOUND);
+  au_store_close(s);
+}
+
+/* --- locks --------------------------------------------------------------------- */
+
+TEST(lock_across_processes) {
+  const char *path = tmp_db("lock");
+  int c2p[2], p2c[2];
+  CHECK(pipe(c2p) == 0 && pipe(p2c) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct au_err err = AU_ERR_INIT;
+    struct au_store *cs = NULL;
+    char ok = 'E';
+    if (au_store_sqlite.open(path, &cs, &err) == 0 &&
+        cs->ops->lock(cs, "test.prices", 0, &err) == 0)
+      ok = 'L';
+    if (write(c2p[1], &ok, 1) != 1)
+      _exit(2);
+    char c;
+    if (read(p2c[0], &c, 1) != 1)
+      _exit(3);
+    if (cs) {
+      cs->ops->unlock(cs, "test.prices");
+      au_store_close(cs);
+    }
+    _exit(0);
+  }
+  CHECK(pid > 0);
+  char c = 0;
+  CHECK(read(c2p[0], &c, 1) == 1);
+  CHECK_EQ_INT(c, 'L');
+
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  double t0 = au_mono();
+  CHECK_EQ_INT(s->ops->lock(s, "test.prices", 0.3, &err), AU_E_LOCK);
+  double took = au_mono() - t0;
+  CHECK(took >= 0.28 && took < 5);
+  CHECK(strstr(err.msg, "table test.prices is being synced by another aurum process") != NULL);
+  CHECK(strstr(err.msg, ".test.prices.lock") != NULL);
+  CHECK(strstr(err.msg, "--lock-timeout") != NULL);
+  au_err_clear(&err);
+  CHECK_EQ_INT(s->ops->lock(s, "test.prices", 0, &err), AU_E_LOCK);
+  au_err_clear(&err);
+  /* another key is free */
+  CHECK_EQ_INT(s->ops->lock(s, "lockme", 0, &err), 0);
+
+  /* Child releases while we wait: acquired. */
+  CHECK(write(p2c[1], "x", 1) == 1);
+  CHECK_EQ_INT(s->ops->lock(s, "test.prices", 5, &err), 0);
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  s->ops->unlock(s, "test.prices");
+  s->ops->unlock(s, "lockme");
+  close(c2p[0]);
+  close(c2p[1]);
+  close(p2c[0]);
+  close(p2c[1]);
+  au_store_close(s);
+
+  /* :memory: locks always succeed */
+  s = open_store(":memory:");
+  CHECK_EQ_INT(s->ops->lock(s, "x", 0, &err), 0);
+  s->ops->unlock(s, "x");
+  au_store_close(s);
+}
+
+/* --- schema evolution and identifiers ------------------------------------------- */
+
+TEST(schema_evolution) {
+  const char *path = tmp_db("evo");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+  struct au_batch *b = au_batch_new(&schema1, 2);
+  add_row(b, T0, "A", true, 1, T0);
+  struct au_merge_stats ms;
+  CHECK_EQ_INT(write_batch(s, &ref1, b, &ms), 0);
+  au_batch_free(b);
+
+  static const struct au_column cols2[] = {
+      {"interval_start", AU_T_TIME, AU_COL_KEY, NULL},
+      {"node", AU_T_TEXT, AU_COL_KEY, NULL},
+      {"price", AU_T_DOUBLE, AU_COL_NULLABLE, NULL},
+      {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE, NULL},
+      {"volume", AU_T_DOUBLE, AU_COL_NULLABLE, NULL},
+  };
+  static const struct au_schema schema2 = {cols2, 5};
+  const struct au_table_ref ref2 = {"test.prices", "test_prices", &schema2, 3};
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref2, &err), 0);
+  CHECK_EQ_STR(q1(path, "SELECT type FROM pragma_table_info('test_prices') WHERE name = 'volume'"),
+               "REAL");
+  b = au_batch_new(&schema2, 2);
+  add_row(b, T0, "A", true, 1, T0 + AU_USEC);
+  au_batch_set_double(b, 4, 42.0);
+  CHECK_EQ_INT(write_batch(s, &ref2, b, &ms), 0);
+  CHECK_EQ_INT(ms.updated, 1);
+  CHECK_EQ_STR(q1(path, "SELECT volume FROM test_prices"), "42.0");
+  au_batch_free(b);
+
+  static const struct au_column cols3[] = {
+      {"interval_start", AU_T_TIME, AU_COL_KEY, NULL},
+      {"node", AU_T_TEXT, AU_COL_KEY, NULL},
+      {"price", AU_T_DOUBLE, AU_COL_NULLABLE, NULL},
+      {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE, NULL},
+      {"volume", AU_T_DOUBLE, AU_COL_NULLABLE, NULL},
+      {"zone", AU_T_TEXT, 0, NULL},
+  };
+  static const struct au_schema schema3 = {cols3, 6};
+  const struct au_table_ref ref3 = {"test.prices", "test_prices", &schema3, 3};
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref3, &err), AU_E_STORE);
+  CHECK(strstr(err.msg, "\"zone\"") != NULL);
+  CHECK(strstr(err.msg, "test_prices") != NULL);
+  au_store_close(s);
+}
+
+TEST(invalid_identifier) {
+  struct au_store *s = open_store(":memory:");
+  const char *bad[] = {"bad-name", "x;drop table y", "a\"b", "1abc", "", "a.b.c", "a..b"};
+  for (size_t i = 0; i < AU_ARRAY_LEN(bad); i++) {
+    struct au_err err = AU_ERR_INIT;
+    struct au_table_ref r = ref1;
+    r.dest = bad[i];
+    CHECK_EQ_INT(s->ops->ensure_table(s, &r, &err), AU_E_INVAL);
+    au_err_clear(&err);
+    struct au_batch *b = au_batch_new(&schema1, 1);
+    add_row(b, T0, "A", true, 1, T0);
+    struct au_merge_stats ms = {0};
+    CHECK_EQ_INT(s->ops->write(s, &r, b, &ms, &err), AU_E_INVAL);
+    au_err_clear(&err);
+    CHECK_EQ_INT(s->ops->count_rows(s, &r, &err), -1);
+    CHECK_EQ_INT(err.code, AU_E_INVAL);
+    au_batch_free(b);
+  }
+  /* a bad column name is rejected too */
+  static const struct au_column badcols[] = {{"ok", AU_T_TEXT, AU_COL_KEY, NULL},
+                                             {"x\" TEXT); DROP TABLE t; --", AU_T_TEXT, 0, NULL}};
+  static const struct au_schema bs = {badcols, 2};
+  const struct au_table_ref br = {"k", "good", &bs, -1};
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &br, &err), AU_E_INVAL);
+  /* a missing table reports the store error with the table name */
+  au_err_clear(&err);
+  struct au_table_ref missing = ref1;
+  missing.dest = "no_such_table";
+  CHECK_EQ_INT(s->ops->count_rows(s, &missing, &err), -1);
+  CHECK_EQ_INT(err.code, AU_E_STORE);
+  CHECK(strstr(err.msg, "no_such_table") != NULL);
+  au_store_close(s);
+
+  /* open errors */
+  struct au_store *o = NULL;
+  au_err_clear(&err);
+  CHECK_EQ_INT(au_store_sqlite.open("sqlite:", &o, &err), AU_E_CONFIG);
+  au_err_clear(&err);
+  CHECK_EQ_INT(au_store_sqlite.open("/nonexistent_dir_xyz/a.db", &o, &err), AU_E_STORE);
+  CHECK(o == NULL);
+  CHECK(strstr(err.msg, "/nonexistent_dir_xyz/a.db") != NULL);
+}
+
+/* --- speed --------------------------------------------------------------------- */
+
+TEST(insert_rate) {
+  const char *path = tmp_db("rate");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+  enum { N = 200000, BATCH = 10000 };
+  struct au_batch *b = au_batch_new(&schema1, BATCH);
+  char node[32];
+  double t0 = au_mono();
+  uint64_t inserted = 0;
+  CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+  for (int i = 0; i < N; i++) {
+    snprintf(node, sizeof(node), "NODE_%03d", i % 500);
+    add_row(b, T0 + (i / 500) * 5 * AU_MINUTE, node, true, i * 0.25, T0 + AU_DAY);
+    if (b->nrows == BATCH) {
+      struct au_merge_stats ms = {0};
+      CHECK_EQ_INT(s->ops->write(s, &ref1, b, &ms, &err), 0);
+      inserted += ms.inserted;
+      au_batch_clear(b);
+    }
+  }
+  CHECK_EQ_INT(s->ops->commit(s, NULL, &err), 0);
+  double took = au_mono() - t0;
+  CHECK_EQ_INT(inserted, N);
+  fprintf(stderr, "  fresh insert: %d rows in %.3f s = %.0f rows/s (batch filling included)\n",
+          N, took, N / took);
+  /* re-merge: all unchanged */
+  t0 = au_mono();
+  uint64_t unchanged = 0;
+  CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+  for (int i = 0; i < N; i++) {
+    snprintf(node, sizeof(node), "NODE_%03d", i % 500);
+    add_row(b, T0 + (i / 500) * 5 * AU_MINUTE, node, true, i * 0.25, T0 + AU_DAY);
+    if (b->nrows == BATCH) {
+      struct au_merge_stats ms = {0};
+      CHECK_EQ_INT(s->ops->write(s, &ref1, b, &ms, &err), 0);
+      unchanged += ms.unchanged;
+      au_batch_clear(b);
+    }
+  }
+  CHECK_EQ_INT(s->ops->commit(s, NULL, &err), 0);
+  took = au_mono() - t0;
+  CHECK_EQ_INT(unchanged, N);
+  fprintf(stderr, "  unchanged re-merge: %.0f rows/s\n", N / took);
+  au_batch_free(b);
+  au_store_close(s);
+}
+
+TEST_LIST{
+    T(merge_file),      T(merge_memory),         T(null_changes),
+    T(no_sequence_int_bool), T(watermark_with_data), T(rollback_leaves_nothing),
+    T(runs),            T(lock_across_processes), T(schema_evolution),
+    T(invalid_identifier), T(insert_rate),
+};
+
+AU_TEST_MAIN()
