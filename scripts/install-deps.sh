@@ -2,7 +2,7 @@
 # Install aurum's build and test dependencies from Debian packages (run as root).
 set -euo pipefail
 pkgs=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates libssl-dev
   libcurl4-openssl-dev libjansson-dev libyaml-dev libxml2-dev zlib1g-dev libzip-dev
   libsqlite3-dev sqlite3 libmicrohttpd-dev
   libpq-dev postgresql postgresql-contrib

@@ -109,6 +109,19 @@ int au_schema_find(const struct au_schema *s, const char *name) {
   return -1;
 }
 
+int au_schema_key_cols(const struct au_schema *s, int *idx, int max) {
+  int n = 0;
+  if (s->key_order) {
+    for (int i = 0; i < s->nkey && n < max; i++)
+      idx[n++] = s->key_order[i];
+    return n;
+  }
+  for (int i = 0; i < s->ncols && n < max; i++)
+    if (s->cols[i].flags & AU_COL_KEY)
+      idx[n++] = i;
+  return n;
+}
+
 /* --- batch --- */
 struct au_batch *au_batch_new(const struct au_schema *schema, size_t cap) {
   struct au_batch *b = au_xcalloc(1, sizeof(*b));

@@ -36,7 +36,14 @@ struct au_column {
 struct au_schema {
   const struct au_column *cols;
   int ncols;
+  /* Primary-key column order (indexes into cols); NULL = the AU_COL_KEY columns in
+   * schema order. */
+  const int *key_order;
+  int nkey;
 };
+
+/* The primary-key columns in key order: fills idx (capacity max), returns the count. */
+int au_schema_key_cols(const struct au_schema *s, int *idx, int max);
 
 const char *au_type_name(enum au_type t);
 int au_schema_find(const struct au_schema *s, const char *name); /* index or -1 */

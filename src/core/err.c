@@ -24,6 +24,8 @@ const char *au_errname(int code) {
   return "AU_E_UNKNOWN";
 }
 
+static int err_vset(struct au_err *err, int code, bool retry, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static int err_vset(struct au_err *err, int code, bool retry, const char *fmt, va_list ap) {
   if (!err || err->code != 0)
     return code;

@@ -1,12 +1,15 @@
 /* sim_registry.c - the operators the simulator serves: one line per operator.
  * To add one, write sim_<iso>.c defining `const struct au_sim_handler au_sim_<iso>` and add
- * it below (the longest matching path_prefix wins when prefixes overlap). */
+ * an X(<iso>) line below (the longest matching path_prefix wins when prefixes overlap). */
 #include "core/au.h"
 #include "sim/sim.h"
 
-extern const struct au_sim_handler au_sim_aeso;
+#define AU_SIM_OPERATORS(X)                                                               \
+  X(aeso) /* AESO APIM gateway: /public/poolprice-api/..., /public/actualforecast-api/... */ \
+  /* end of list */
 
-const struct au_sim_handler *const au_sim_handlers[] = {
-    &au_sim_aeso, /* AESO APIM gateway: /public/poolprice-api/..., /public/actualforecast-api/... */
-    NULL,
-};
+#define AU_SIM_DECLARE(iso) extern const struct au_sim_handler au_sim_##iso;
+#define AU_SIM_ENTRY(iso) &au_sim_##iso,
+AU_SIM_OPERATORS(AU_SIM_DECLARE)
+
+const struct au_sim_handler *const au_sim_handlers[] = {AU_SIM_OPERATORS(AU_SIM_ENTRY) NULL};

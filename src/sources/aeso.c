@@ -32,7 +32,7 @@ static const struct au_column pool_price_cols[C_N] = {
     [C_INGEST] = {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE,
                   "when aurum fetched the row (SCD type 1 sequence)"},
 };
-static const struct au_schema pool_price_schema = {pool_price_cols, C_N};
+static const struct au_schema pool_price_schema = {pool_price_cols, C_N, NULL, 0};
 
 static const struct au_option_def aeso_opts[] = {
     {"api_key", AU_OPT_STR, NULL, "AESO_API_KEY", "AESO API key (header API-KEY)", true},

@@ -206,6 +206,23 @@ static int check_ref(const struct au_table_ref *t, struct au_err *err) {
   return 0;
 }
 
+/* The primary-key columns in key order (au_schema_key_cols) and a per-column mask.
+ * Returns the key count; *order and *is_key are allocated (free both). */
+static int key_cols(const struct au_schema *sc, int **order, bool **is_key) {
+  *order = au_xcalloc((size_t)sc->ncols, sizeof(int));
+  *is_key = au_xcalloc((size_t)sc->ncols, sizeof(bool));
+  int n = au_schema_key_cols(sc, *order, sc->ncols);
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    int c = (*order)[i];
+    if (c < 0 || c >= sc->ncols || (*is_key)[c])
+      continue; /* ignore bad or repeated indexes */
+    (*is_key)[c] = true;
+    (*order)[k++] = c;
+  }
+  return k;
+}
+
 /* --- open / migrations ---------------------------------------------------------- */
 
 static int max_version(struct sq *s, int *out, struct au_err *err) {
@@ -369,19 +386,20 @@ static int tc_build(struct sq *s, const struct au_table_ref *t, struct tcache *t
     return rc;
   }
 
-  int nkey = 0, nset = 0, ncmp = 0;
+  int *order;
+  bool *is_key;
+  int nkey = key_cols(sc, &order, &is_key);
+  int nset = 0, ncmp = 0;
   for (int c = 0; c < sc->ncols; c++) {
-    if (sc->cols[c].flags & AU_COL_KEY)
-      nkey++;
-    else
+    if (!is_key[c])
       nset++;
-    if (!(sc->cols[c].flags & AU_COL_KEY) && c != t->seq_col)
+    if (!is_key[c] && c != t->seq_col)
       ncmp++;
   }
   /* Without a key every row is new; without values an existing row cannot differ. */
   if (nkey == 0 || nset == 0 || ncmp == 0) {
-    au_buf_release(&sb.b);
-    return 0;
+    rc = 0;
+    goto out;
   }
   au_buf_reset(&sb.b);
   SB(&sb, "UPDATE ");
@@ -389,14 +407,14 @@ static int tc_build(struct sq *s, const struct au_table_ref *t, struct tcache *t
   SB(&sb, " SET ");
   int k = 0;
   for (int c = 0; c < sc->ncols; c++)
-    if (!(sc->cols[c].flags & AU_COL_KEY))
+    if (!is_key[c])
       SB(&sb, "%s\"%s\" = ?%d", k++ ? ", " : "", sc->cols[c].name, c + 1);
   SB(&sb, " WHERE ");
-  k = 0;
-  for (int c = 0; c < sc->ncols; c++)
-    if (sc->cols[c].flags & AU_COL_KEY)
-      SB(&sb, "%s\"%s\" %s ?%d", k++ ? " AND " : "", sc->cols[c].name,
-         (sc->cols[c].flags & AU_COL_NULLABLE) ? "IS" : "=", c + 1);
+  for (int i = 0; i < nkey; i++) {
+    int c = order[i];
+    SB(&sb, "%s\"%s\" %s ?%d", i ? " AND " : "", sc->cols[c].name,
+       (sc->cols[c].flags & AU_COL_NULLABLE) ? "IS" : "=", c + 1);
+  }
   if (t->seq_col >= 0) {
     const char *sn = sc->cols[t->seq_col].name;
     SB(&sb, " AND (\"%s\" IS NULL OR \"%s\" <= ?%d)", sn, sn, t->seq_col + 1);
@@ -404,14 +422,16 @@ static int tc_build(struct sq *s, const struct au_table_ref *t, struct tcache *t
   SB(&sb, " AND (");
   k = 0;
   for (int c = 0; c < sc->ncols; c++)
-    if (!(sc->cols[c].flags & AU_COL_KEY) && c != t->seq_col)
+    if (!is_key[c] && c != t->seq_col)
       SB(&sb, "%s\"%s\" IS NOT ?%d", k++ ? " OR " : "", sc->cols[c].name, c + 1);
   SB(&sb, ")");
-  if (sb.rc) {
-    au_buf_release(&sb.b);
-    return au_err_set(err, AU_E_TOOBIG, "table %s: merge statement too long", t->dest);
-  }
-  rc = tc_prepare(s, sb.b.ptr, &tc->upd, t->dest, err);
+  if (sb.rc)
+    rc = au_err_set(err, AU_E_TOOBIG, "table %s: merge statement too long", t->dest);
+  else
+    rc = tc_prepare(s, sb.b.ptr, &tc->upd, t->dest, err);
+out:
+  free(order);
+  free(is_key);
   au_buf_release(&sb.b);
   return rc;
 }
@@ -510,22 +530,22 @@ static int create_table(struct sq *s, const struct au_table_ref *t, struct au_er
   SB(&sb, "CREATE TABLE IF NOT EXISTS ");
   sb_table(&sb, t->dest);
   SB(&sb, " (");
-  int nkey = 0;
   for (int c = 0; c < sc->ncols; c++) {
     const struct au_column *col = &sc->cols[c];
     SB(&sb, "%s\"%s\" %s%s", c ? ", " : "", col->name, sql_type(col->type),
        (col->flags & AU_COL_NULLABLE) ? "" : " NOT NULL");
-    if (col->flags & AU_COL_KEY)
-      nkey++;
   }
+  int *order;
+  bool *is_key;
+  int nkey = key_cols(sc, &order, &is_key);
   if (nkey) {
     SB(&sb, ", PRIMARY KEY (");
-    int k = 0;
-    for (int c = 0; c < sc->ncols; c++)
-      if (sc->cols[c].flags & AU_COL_KEY)
-        SB(&sb, "%s\"%s\"", k++ ? ", " : "", sc->cols[c].name);
+    for (int i = 0; i < nkey; i++)
+      SB(&sb, "%s\"%s\"", i ? ", " : "", sc->cols[order[i]].name);
     SB(&sb, ")");
   }
+  free(order);
+  free(is_key);
   SB(&sb, ")");
   int rc;
   if (sb.rc)

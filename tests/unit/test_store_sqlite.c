@@ -19,7 +19,7 @@ static const struct au_column cols1[] = {
     {"price", AU_T_DOUBLE, AU_COL_NULLABLE | AU_COL_VALUE, "price"},
     {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE, "seq"},
 };
-static const struct au_schema schema1 = {cols1, 4};
+static const struct au_schema schema1 = {.cols = cols1, .ncols = 4};
 static const struct au_table_ref ref1 = {"test.prices", "test_prices", &schema1, 3};
 
 /* --- helpers ------------------------------------------------------------------- */
@@ -280,7 +280,7 @@ TEST(no_sequence_int_bool) {
       {"flag", AU_T_BOOL, 0, NULL},
       {"label", AU_T_TEXT, AU_COL_NULLABLE, NULL},
   };
-  static const struct au_schema s2 = {c2, 4};
+  static const struct au_schema s2 = {.cols = c2, .ncols = 4};
   const struct au_table_ref r2 = {"t.two", "main.two", &s2, -1};
   const char *path = tmp_db("noseq");
   struct au_store *s = open_store(path);
@@ -566,7 +566,7 @@ TEST(schema_evolution) {
       {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE, NULL},
       {"volume", AU_T_DOUBLE, AU_COL_NULLABLE, NULL},
   };
-  static const struct au_schema schema2 = {cols2, 5};
+  static const struct au_schema schema2 = {.cols = cols2, .ncols = 5};
   const struct au_table_ref ref2 = {"test.prices", "test_prices", &schema2, 3};
   CHECK_EQ_INT(s->ops->ensure_table(s, &ref2, &err), 0);
   CHECK_EQ_STR(q1(path, "SELECT type FROM pragma_table_info('test_prices') WHERE name = 'volume'"),
@@ -587,7 +587,7 @@ TEST(schema_evolution) {
       {"volume", AU_T_DOUBLE, AU_COL_NULLABLE, NULL},
       {"zone", AU_T_TEXT, 0, NULL},
   };
-  static const struct au_schema schema3 = {cols3, 6};
+  static const struct au_schema schema3 = {.cols = cols3, .ncols = 6};
   const struct au_table_ref ref3 = {"test.prices", "test_prices", &schema3, 3};
   CHECK_EQ_INT(s->ops->ensure_table(s, &ref3, &err), AU_E_STORE);
   CHECK(strstr(err.msg, "\"zone\"") != NULL);
@@ -616,7 +616,7 @@ TEST(invalid_identifier) {
   /* a bad column name is rejected too */
   static const struct au_column badcols[] = {{"ok", AU_T_TEXT, AU_COL_KEY, NULL},
                                              {"x\" TEXT); DROP TABLE t; --", AU_T_TEXT, 0, NULL}};
-  static const struct au_schema bs = {badcols, 2};
+  static const struct au_schema bs = {.cols = badcols, .ncols = 2};
   const struct au_table_ref br = {"k", "good", &bs, -1};
   struct au_err err = AU_ERR_INIT;
   CHECK_EQ_INT(s->ops->ensure_table(s, &br, &err), AU_E_INVAL);
@@ -689,11 +689,40 @@ TEST(insert_rate) {
   au_store_close(s);
 }
 
+/* An explicit key order (node before time) gives that PRIMARY KEY order. */
+TEST(key_order) {
+  static const int order[] = {1, 0};
+  static const struct au_schema sk = {.cols = cols1, .ncols = 4, .key_order = order, .nkey = 2};
+  const struct au_table_ref rk = {"k.order", "korder", &sk, 3};
+  const char *path = tmp_db("korder");
+  struct au_store *s = open_store(path);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &rk, &err), 0);
+  CHECK_EQ_STR(q1(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                        "pragma_table_info('korder') WHERE pk > 0 ORDER BY pk)"),
+               "node,interval_start");
+  struct au_batch *b = au_batch_new(&sk, 4);
+  add_row(b, T0, "A", true, 1, T0);
+  add_row(b, T0, "B", true, 1, T0);
+  struct au_merge_stats ms;
+  CHECK_EQ_INT(write_batch(s, &rk, b, &ms), 0);
+  CHECK_EQ_INT(ms.inserted, 2);
+  au_batch_clear(b);
+  add_row(b, T0, "B", true, 2, T0 + 1);
+  CHECK_EQ_INT(write_batch(s, &rk, b, &ms), 0);
+  CHECK_EQ_INT(ms.updated, 1);
+  CHECK_EQ_STR(q1(path, "SELECT group_concat(price, ',') FROM (SELECT price FROM korder "
+                        "ORDER BY node)"),
+               "1.0,2.0");
+  au_batch_free(b);
+  au_store_close(s);
+}
+
 TEST_LIST{
     T(merge_file),      T(merge_memory),         T(null_changes),
     T(no_sequence_int_bool), T(watermark_with_data), T(rollback_leaves_nothing),
     T(runs),            T(lock_across_processes), T(schema_evolution),
-    T(invalid_identifier), T(insert_rate),
+    T(invalid_identifier), T(key_order), T(insert_rate),
 };
 
 AU_TEST_MAIN()
