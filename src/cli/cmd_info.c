@@ -105,11 +105,12 @@ int au_cmd_sources(struct au_cli *cli, int argc, char **argv) {
 
 static const char state_usage[] =
     "usage: aurum state [list]\n"
-    "       aurum state reset TABLE\n"
+    "       aurum state reset TABLE[@DESTINATION]\n"
     "\n"
     "list (default): every table's high watermark (the latest interval with actual data) and\n"
     "when it was last committed. reset: forget a table's watermark so the next sync starts\n"
-    "from start_date again (stored rows are kept; they are upserted).\n";
+    "from start_date again (stored rows are kept; they are upserted). A table synced into a\n"
+    "destination other than its default keeps its state as TABLE@DESTINATION.\n";
 
 static int print_state(void *arg, const struct au_state *st) {
   AU_UNUSED(arg);
@@ -142,11 +143,17 @@ int au_cmd_state(struct au_cli *cli, int argc, char **argv) {
   struct au_err err = AU_ERR_INIT;
   char key[160] = "";
   if (reset) {
+    /* TABLE or TABLE@DESTINATION (the key a non-default destination's state has) */
+    char name[160];
+    snprintf(name, sizeof(name), "%s", argv[2]);
+    char *at = strchr(name, '@');
+    if (at)
+      *at = 0;
     const struct au_source_ops *s;
     const struct au_table_def *t;
-    if (au_table_find(argv[2], &s, &t, &err) != 0)
+    if (au_table_find(name, &s, &t, &err) != 0)
       return au_cli_fail(err.code, err.msg);
-    snprintf(key, sizeof(key), "%s.%s", s->name, t->name);
+    snprintf(key, sizeof(key), "%s.%s%s%s", s->name, t->name, at ? "@" : "", at ? at + 1 : "");
   }
   struct au_store *store;
   if ((rc = au_cli_open_store(cli, &store)))

@@ -1,6 +1,7 @@
 #include "core/au.h"
 #include "parse/zipwrite.h"
 
+#include <time.h>
 #include <zip.h>
 
 static int zfail(struct au_err *err, zip_error_t *ze, const char *what) {
@@ -8,8 +9,8 @@ static int zfail(struct au_err *err, zip_error_t *ze, const char *what) {
   return au_err_set(err, code, "zip write: %s: %s", what, zip_error_strerror(ze));
 }
 
-int au_zipw_build(struct au_buf *out, const char *const *names, const char *const *datas,
-                  const size_t *lens, size_t n, struct au_err *err) {
+static int build(struct au_buf *out, const char *const *names, const char *const *datas,
+                 const size_t *lens, size_t n, bool pin, time_t mtime, struct au_err *err) {
   if (n == 0) {
     /* libzip removes an archive without entries instead of writing one. */
     static const char empty[22] = {'P', 'K', 5, 6};
@@ -56,6 +57,10 @@ int au_zipw_build(struct au_buf *out, const char *const *names, const char *cons
     if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 0) != 0) {
       rc = au_err_set(err, AU_E_UNSUPPORTED, "zip write: member '%s': %s", names[i],
                       zip_strerror(za));
+      break;
+    }
+    if (pin && zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0) != 0) {
+      rc = au_err_set(err, AU_E_INVAL, "zip write: member '%s': %s", names[i], zip_strerror(za));
       break;
     }
   }
@@ -105,4 +110,14 @@ int au_zipw_build(struct au_buf *out, const char *const *names, const char *cons
     out->ptr[out->len] = 0;
   }
   return rc;
+}
+
+int au_zipw_build(struct au_buf *out, const char *const *names, const char *const *datas,
+                  const size_t *lens, size_t n, struct au_err *err) {
+  return build(out, names, datas, lens, n, false, 0, err);
+}
+
+int au_zipw_build_at(struct au_buf *out, const char *const *names, const char *const *datas,
+                     const size_t *lens, size_t n, au_time mtime, struct au_err *err) {
+  return build(out, names, datas, lens, n, true, (time_t)(mtime / AU_USEC), err);
 }

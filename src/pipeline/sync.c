@@ -285,7 +285,14 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
     snprintf(dest, sizeof(dest), "%s.%s", t->dest_schema, t->dest);
   else
     snprintf(dest, sizeof(dest), "%s", t->dest);
-  r.ref = (struct au_table_ref){t->qualified, dest, schema, au_schema_find(schema, t->sequence_by)};
+  /* State (watermark, lock) is per source table and destination: the default destination
+   * keeps the plain key ("aeso.pool_price"), another one gets "aeso.pool_price@dest". */
+  char key[400];
+  if (strcmp(dest, t->def->dest_table) == 0)
+    snprintf(key, sizeof(key), "%s", t->qualified);
+  else
+    snprintf(key, sizeof(key), "%s@%s", t->qualified, dest);
+  r.ref = (struct au_table_ref){key, dest, schema, au_schema_find(schema, t->sequence_by)};
   r.cursor_col = au_schema_find(schema, t->def->cursor_col);
   r.requires_col = t->def->watermark_requires ? au_schema_find(schema, t->def->watermark_requires) : -1;
   if (r.cursor_col < 0) {
@@ -300,13 +307,13 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
 
   au_time wm = AU_TIME_NONE;
   if (!o->no_state) {
-    if ((rc = store->ops->lock(store, t->qualified, o->lock_timeout, err)))
+    if ((rc = store->ops->lock(store, key, o->lock_timeout, err)))
       goto out;
     locked = true;
     if ((rc = store->ops->ensure_table(store, &r.ref, err)))
       goto out;
     struct au_state st;
-    rc = store->ops->state_get(store, t->qualified, &st, err);
+    rc = store->ops->state_get(store, key, &st, err);
     if (rc == AU_E_NOTFOUND) {
       au_err_clear(err);
       rc = 0;
@@ -320,22 +327,33 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
       goto out;
   }
 
-  /* the range to fetch */
+  /* the range to fetch: explicit, else (watermark - lookback) but never before the
+   * configured start_date, else start_date, else the default history */
+  au_time floor_start = AU_TIME_NONE;
+  if (t->start_date) {
+    bool had_off = false;
+    au_time sd;
+    if (au_time_parse_iso(t->start_date, (size_t)-1, &sd, &had_off) == 0) {
+      floor_start = sd;
+      if (!had_off && strlen(t->start_date) == 10) { /* a trade day */
+        struct au_civil c;
+        au_time_to_civil(sd, &c);
+        floor_start = au_tz_day_start(r.tz, c.year, c.month, c.day);
+      }
+    }
+  }
   au_time start;
   if (o->start != AU_TIME_NONE) {
     start = o->start;
   } else if (wm != AU_TIME_NONE && !o->full_refresh) {
     start = wm - (au_time)t->lookback_hours * AU_HOUR;
-  } else if (t->start_date) {
-    bool had_off = false;
-    au_time sd;
-    au_time_parse_iso(t->start_date, (size_t)-1, &sd, &had_off);
-    start = sd;
-    if (!had_off && strlen(t->start_date) == 10) { /* a trade day */
-      struct au_civil c;
-      au_time_to_civil(sd, &c);
-      start = au_tz_day_start(r.tz, c.year, c.month, c.day);
-    }
+    int ly, lm, ld;
+    au_tz_local_date(r.tz, start, &ly, &lm, &ld);
+    start = au_tz_day_start(r.tz, ly, lm, ld);
+    if (floor_start != AU_TIME_NONE && start < floor_start)
+      start = floor_start;
+  } else if (floor_start != AU_TIME_NONE) {
+    start = floor_start;
   } else {
     int64_t today = (now >= 0 ? now : now - AU_DAY + 1) / AU_DAY;
     start = (today - t->def->default_history_days) * AU_DAY;
@@ -359,7 +377,7 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
   res->range_end = end;
 
   if (!o->no_state) {
-    run.key = t->qualified;
+    run.key = key;
     run.started_at = au_now_real();
     run.status = "running";
     if ((rc = store->ops->run_begin(store, &run, err)))
@@ -401,7 +419,7 @@ out:
     r.sinks[i]->ops->close(r.sinks[i]);
   free(r.sinks);
   if (locked)
-    store->ops->unlock(store, t->qualified);
+    store->ops->unlock(store, r.ref.key);
   if (inited && t->src->fini)
     t->src->fini(&r.ctx);
   au_batch_free(r.batch);

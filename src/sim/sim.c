@@ -133,6 +133,7 @@ static void fmt_iso(au_time t, char *buf) {
 
 au_time au_sim_now(const struct au_sim_ctx *ctx) { return ctx->now; }
 uint64_t au_sim_seed(const struct au_sim_ctx *ctx) { return ctx->seed; }
+uint64_t au_sim_request_number(const struct au_sim_ctx *ctx) { return ctx->n; }
 const struct au_sim_config *au_sim_ctx_config(const struct au_sim_ctx *ctx) {
   return &ctx->sim->cfg;
 }

@@ -96,6 +96,8 @@ extern const struct au_sim_handler *const au_sim_handlers[];
 /* The simulator clock for this request (fixed config time, /_sim/clock, or au_now()). */
 au_time au_sim_now(const struct au_sim_ctx *ctx);
 uint64_t au_sim_seed(const struct au_sim_ctx *ctx);
+/* 1-based number of this request among non-admin requests (the count faults' n= uses). */
+uint64_t au_sim_request_number(const struct au_sim_ctx *ctx);
 const struct au_sim_config *au_sim_ctx_config(const struct au_sim_ctx *ctx);
 /* Sum of the deltas of revisions (for this iso or for all operators) covering t. */
 double au_sim_revision_delta(const struct au_sim_ctx *ctx, const char *iso, au_time t);

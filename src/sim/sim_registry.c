@@ -6,6 +6,12 @@
 
 #define AU_SIM_OPERATORS(X)                                                               \
   X(aeso) /* AESO APIM gateway: /public/poolprice-api/..., /public/actualforecast-api/... */ \
+  X(caiso) /* CAISO OASIS: /oasisapi/SingleZip (CSV or XML in ZIP) */                       \
+  X(spp) /* SPP file browser: /file-browser-api/download/<fs>?path=... */                  \
+  X(nyiso) /* NYISO MIS: /public/csv/<ds>/<YYYYMMDD><ds>[_zone|_gen].csv, monthly _csv.zip */ \
+  X(isone) /* ISO-NE web services: /api/v1.1/... (HTTP Basic) */                           \
+  X(ieso) /* IESO report server: /ieso/public/<Report>/PUB_... */                         \
+  X(pjm)  /* PJM Data Miner 2: /api/v1/<feed> */                                        \
   /* end of list */
 
 #define AU_SIM_DECLARE(iso) extern const struct au_sim_handler au_sim_##iso;
