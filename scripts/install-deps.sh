@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git ca-certificates libssl-dev
-  libcurl4-openssl-dev libjansson-dev libyaml-dev libxml2-dev zlib1g-dev libzip-dev
+  libcurl4-openssl-dev libjansson-dev libyajl-dev libyaml-dev libxml2-dev zlib1g-dev libzip-dev
   libsqlite3-dev sqlite3 libmicrohttpd-dev
   libpq-dev postgresql postgresql-contrib
   librdkafka-dev kcat libavro-dev python3 python3-avro

@@ -72,8 +72,11 @@ int au_cmd_sources(struct au_cli *cli, int argc, char **argv) {
       if (all[i]->base_env && all[i]->base_env[0])
         printf(" (env %s)", all[i]->base_env[0]);
       printf("\n");
-      for (size_t j = 0; j < all[i]->ntables; j++)
-        printf("         %s.%-22s %s\n", all[i]->name, all[i]->tables[j].name, all[i]->tables[j].description);
+      for (size_t j = 0; j < all[i]->ntables; j++) {
+        char q[128];
+        snprintf(q, sizeof(q), "%s.%s", all[i]->name, all[i]->tables[j].name);
+        printf("         %-34s %s\n", q, all[i]->tables[j].description);
+      }
     }
     printf("\nDetails: aurum sources SOURCE  or  aurum sources SOURCE.TABLE\n");
     return 0;

@@ -153,7 +153,7 @@ int au_time_parse_iso(const char *s, size_t len, au_time *out, bool *had_offset)
     return AU_E_PARSE;
 
   size_t i = 0;
-  int y, mo, d, h = 0, mi = 0, sec = 0, usec = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, usec = 0;
   if (!take_digits(s, len, &i, 4, &y) || s[i++] != '-' || !take_digits(s, len, &i, 2, &mo) ||
       i >= len || s[i++] != '-' || !take_digits(s, len, &i, 2, &d))
     return AU_E_PARSE;

@@ -382,7 +382,8 @@ static void add_sink(struct au_table_cfg *t, const char *name) {
 
 static int yaml_table(struct au_config *c, const char *name, const struct ynode *y, struct au_err *err) {
   if (y->kind != Y_MAP)
-    return au_err_set(err, AU_E_CONFIG, "config line %d: table %s must be a mapping", y->line, name);
+    return au_err_set(err, AU_E_CONFIG, "config line %d: table %s must be a mapping", y->line,
+                      name ? name : "entry");
   if (!name) {
     for (size_t i = 0; i < y->n; i++)
       if (!strcmp(y->keys[i], "table") || !strcmp(y->keys[i], "source_table"))
@@ -468,7 +469,7 @@ static int yaml_root(struct au_config *c, const struct ynode *root, struct au_er
   for (size_t i = 0; i < root->n; i++) {
     const char *k = root->keys[i];
     const struct ynode *v = root->items[i];
-    const char *s;
+    const char *s = NULL;
     if (!strcmp(k, "store")) {
       if (scalar_text(v, k, &s, err))
         return err->code;
@@ -864,8 +865,8 @@ int au_config_http_policy(const struct au_source_ops *src, const struct au_opts 
                           struct au_http_policy *p, struct au_err *err) {
   *p = src->policy;
   const char *v;
-  double d;
-  int i;
+  double d = 0;
+  int i = 0;
 #define DOPT(name, field)                                                                \
   if ((v = au_opts_get(opts, name)) && *v) {                                            \
     if (parse_double(v, name, &d, err))                                                 \

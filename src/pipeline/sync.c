@@ -75,12 +75,16 @@ static int fetch_window(struct run *r, au_time ws, au_time we, struct au_err *er
         .body = rq->body, .body_len = rq->body_len, .credential = rq->credential, .label = rq->label};
     struct au_http_response resp;
     au_http_response_init(&resp);
+    double h0 = au_mono();
     rc = au_http_do(r->ctx.http, &hr, &resp, err);
+    double h1 = au_mono();
+    r->res->http_seconds += h1 - h0;
     r->res->requests++;
     if (rc == 0) {
       struct au_response sr = {resp.status, resp.body.ptr ? resp.body.ptr : "", resp.body.len, resp.content_type};
       size_t before = r->batch->nrows;
       rc = r->t->src->parse(&r->ctx, rq, &sr, r->batch, &more, err);
+      r->res->parse_seconds += au_mono() - h1;
       if (rc == AU_E_NODATA) {
         r->batch->nrows = before;
         r->res->empty++;
@@ -190,8 +194,11 @@ static int run_window(struct run *r, au_time ws, au_time we, struct au_err *err)
     if (rc == 0) {
       if (r->o->on_batch)
         rc = r->o->on_batch(r->o->on_batch_arg, r->batch, err);
-      else if (r->batch->nrows > 0 || !r->o->no_state)
+      else if (r->batch->nrows > 0 || !r->o->no_state) {
+        double s0 = au_mono();
         rc = store_window(r, err);
+        r->res->store_seconds += au_mono() - s0;
+      }
     }
     if (rc == 0) {
       au_info(r->t->qualified, "%s: %zu rows (inserted %llu, updated %llu, unchanged %llu) in %.2fs", label,

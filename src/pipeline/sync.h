@@ -32,6 +32,9 @@ struct au_sync_result {
   au_time watermark_before;
   au_time range_start, range_end;
   double seconds;
+  double http_seconds;    /* in HTTP calls (transfers, waits, retries) */
+  double parse_seconds;   /* in the source's parser */
+  double store_seconds;   /* merging and committing (store and sinks) */
 };
 
 /* Run one table. Returns 0, or an error (err says why; nothing after the failed batch

@@ -13,7 +13,8 @@
 #include "core/time.h"
 #include "sources/source.h"
 
-#include <jansson.h>
+#include <yajl/yajl_parse.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,22 +102,54 @@ static int aeso_plan(struct au_source_ctx *ctx, au_time start, au_time end, stru
   return 0;
 }
 
-/* A numeric field: JSON string (AESO's encoding) or number. Blank, "-" or missing
- * mean NULL. Returns 0, or AU_E_PARSE for text that is not a number. */
-static int num_field(json_t *row, const char *name, bool *isnull, double *out) {
-  json_t *v = json_object_get(row, name);
-  *isnull = true;
-  if (!v || json_is_null(v))
-    return 0;
-  if (json_is_number(v)) {
-    *out = json_number_value(v);
-    *isnull = false;
-    return 0;
-  }
-  if (!json_is_string(v))
-    return AU_E_PARSE;
-  const char *s = json_string_value(v);
-  size_t n = json_string_length(v);
+/* The body is parsed in one streaming pass (yajl callbacks): no document tree, no
+ * per-row allocation. Only return."Pool Price Report"[*] objects are read; anything
+ * else in the envelope is skipped. */
+enum { F_NONE = -1, F_BEGIN = 0, F_PRICE, F_FORECAST, F_AVG30, F_OTHER };
+
+struct pp_state {
+  struct au_source_ctx *ctx;
+  struct au_batch *out;
+  struct au_err *err;
+  int depth;          /* current nesting depth (maps and arrays) */
+  int return_depth;   /* depth of the "return" map, or -1 */
+  int report_depth;   /* depth of the report array, or -1 */
+  int key_is_return;  /* last key at depth 1 was "return" */
+  int key_is_report;  /* last key at the return map's depth was "Pool Price Report" */
+  bool in_row;
+  bool seen_report;
+  bool has_begin;
+  int field;          /* field of the current key in a row */
+  size_t row;         /* 1-based row number in the report */
+  int rc;
+};
+
+static int pp_fail(struct pp_state *st, int code, const char *fmt, ...) AU_PRINTF(3, 4);
+static int pp_fail(struct pp_state *st, int code, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  st->rc = au_err_set(st->err, code, "\"Pool Price Report\" row %zu%s", st->row, msg);
+  return 0; /* stop yajl */
+}
+
+static int field_of(const unsigned char *k, size_t n) {
+#define IS(s) (n == sizeof(s) - 1 && memcmp(k, s, n) == 0)
+  if (IS("begin_datetime_utc")) return F_BEGIN;
+  if (IS("pool_price")) return F_PRICE;
+  if (IS("forecast_pool_price")) return F_FORECAST;
+  if (IS("rolling_30day_avg")) return F_AVG30;
+#undef IS
+  return F_OTHER;
+}
+
+/* A number field as AESO writes it: a JSON string ("" and "-" mean NULL) or a number. */
+static int pp_number(struct pp_state *st, int f, const char *s, size_t n) {
+  static const int col[] = {[F_PRICE] = C_PRICE, [F_FORECAST] = C_FORECAST, [F_AVG30] = C_AVG30};
+  static const char *const name[] = {[F_PRICE] = "pool_price", [F_FORECAST] = "forecast_pool_price",
+                                     [F_AVG30] = "rolling_30day_avg"};
   while (n && (*s == ' ' || *s == '\t')) {
     s++;
     n--;
@@ -124,83 +157,183 @@ static int num_field(json_t *row, const char *name, bool *isnull, double *out) {
   while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
     n--;
   if (n == 0 || (n == 1 && s[0] == '-'))
-    return 0;
-  if (n > 64)
-    return AU_E_PARSE;
+    return 1;
   char tmp[65];
+  if (n > 64)
+    return pp_fail(st, AU_E_PARSE, ", field %s: number too long", name[f]);
   memcpy(tmp, s, n);
   tmp[n] = 0;
   char *endp;
   double d = strtod(tmp, &endp);
   if (*endp != 0 || endp == tmp || d != d || d > 1e300 || d < -1e300)
-    return AU_E_PARSE;
-  *out = d;
-  *isnull = false;
-  return 0;
+    return pp_fail(st, AU_E_PARSE, ", field %s: not a number: %.40s", name[f], tmp);
+  au_batch_set_double(st->out, col[f], d);
+  return 1;
+}
+
+static int pp_scalar(struct pp_state *st, const char *s, size_t n, bool is_string) {
+  if (st->report_depth > 0 && st->depth == st->report_depth) {
+    st->row++;
+    return pp_fail(st, AU_E_PARSE, ": not an object");
+  }
+  if (!st->in_row || st->depth != st->report_depth + 1)
+    return 1;
+  int f = st->field;
+  st->field = F_NONE;
+  if (f == F_BEGIN) {
+    au_time t;
+    if (!is_string || au_time_parse_iso(s, n, &t, NULL) != 0) {
+      char v[48];
+      snprintf(v, sizeof(v), "%.*s", (int)(n > 40 ? 40 : n), s);
+      return pp_fail(st, AU_E_PARSE, ", field begin_datetime_utc: not a \"YYYY-MM-DD HH:MM\" time: %s",
+                     is_string ? v : "(not a string)");
+    }
+    au_batch_set_time(st->out, C_BEGIN, t);
+    st->has_begin = true;
+    return 1;
+  }
+  if (f == F_PRICE || f == F_FORECAST || f == F_AVG30)
+    return pp_number(st, f, s, n);
+  return 1;
+}
+
+static int pp_null(void *ctx) {
+  struct pp_state *st = ctx;
+  if (st->report_depth > 0 && st->depth == st->report_depth) {
+    st->row++;
+    return pp_fail(st, AU_E_PARSE, ": not an object");
+  }
+  if (st->in_row && st->depth == st->report_depth + 1)
+    st->field = F_NONE;
+  return 1;
+}
+static int pp_bool(void *ctx, int b) {
+  AU_UNUSED(b);
+  return pp_scalar(ctx, "", 0, false);
+}
+static int pp_num(void *ctx, const char *s, size_t n) { return pp_scalar(ctx, s, n, false); }
+static int pp_str(void *ctx, const unsigned char *s, size_t n) { return pp_scalar(ctx, (const char *)s, n, true); }
+
+static int pp_start_map(void *ctx) {
+  struct pp_state *st = ctx;
+  st->depth++;
+  if (st->key_is_return && st->depth == 2)
+    st->return_depth = 2;
+  if (st->report_depth >= 0 && st->depth == st->report_depth + 1 && !st->in_row) {
+    st->in_row = true;
+    st->has_begin = false;
+    st->field = F_NONE;
+    st->row++;
+    au_batch_add_row(st->out);
+    au_batch_set_time(st->out, C_INGEST, st->ctx->ingestion_time);
+  }
+  st->key_is_return = 0;
+  st->key_is_report = 0;
+  return 1;
+}
+
+static int pp_map_key(void *ctx, const unsigned char *k, size_t n) {
+  struct pp_state *st = ctx;
+  if (st->depth == 1)
+    st->key_is_return = n == 6 && memcmp(k, "return", 6) == 0;
+  else if (st->depth == st->return_depth)
+    st->key_is_report = n == 17 && memcmp(k, "Pool Price Report", 17) == 0;
+  else if (st->in_row && st->depth == st->report_depth + 1)
+    st->field = field_of(k, n);
+  return 1;
+}
+
+static int pp_end_map(void *ctx) {
+  struct pp_state *st = ctx;
+  if (st->in_row && st->depth == st->report_depth + 1) {
+    st->in_row = false;
+    if (!st->has_begin)
+      return pp_fail(st, AU_E_PARSE, ", field begin_datetime_utc: missing");
+  }
+  if (st->depth == st->return_depth)
+    st->return_depth = -1;
+  st->depth--;
+  return 1;
+}
+
+static int pp_start_array(void *ctx) {
+  struct pp_state *st = ctx;
+  st->depth++;
+  if (st->key_is_report && st->depth == st->return_depth + 1 && st->report_depth < 0) {
+    st->report_depth = st->depth;
+    st->seen_report = true;
+  } else if (st->in_row && st->depth == st->report_depth + 2) {
+    return pp_fail(st, AU_E_PARSE, ": unexpected array in a row");
+  }
+  st->key_is_report = 0;
+  return 1;
+}
+
+static int pp_end_array(void *ctx) {
+  struct pp_state *st = ctx;
+  if (st->depth == st->report_depth)
+    st->report_depth = -2; /* done: a second report array is ignored */
+  st->depth--;
+  return 1;
+}
+
+static const yajl_callbacks pp_callbacks = {
+    pp_null, pp_bool, NULL, NULL, pp_num, pp_str, pp_start_map, pp_map_key, pp_end_map, pp_start_array,
+    pp_end_array,
+};
+
+/* line:column of byte offset off in body */
+static void position(const char *body, size_t off, int *line, int *col) {
+  *line = 1;
+  *col = 1;
+  for (size_t i = 0; i < off; i++) {
+    if (body[i] == '\n') {
+      (*line)++;
+      *col = 1;
+    } else {
+      (*col)++;
+    }
+  }
 }
 
 static int aeso_parse(struct au_source_ctx *ctx, const struct au_request *req,
                       const struct au_response *resp, struct au_batch *out,
                       struct au_reqlist *more, struct au_err *err) {
   AU_UNUSED(more);
+  AU_UNUSED(req);
   if (resp->status != 200) {
     int n = resp->len > 200 ? 200 : (int)resp->len;
     return au_err_set(err, AU_E_HTTP, "HTTP %ld: %.*s", resp->status, n, resp->body ? resp->body : "");
   }
-  json_error_t jerr;
-  json_t *root = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root)
-    return au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %d): %s", jerr.line,
-                      jerr.column, jerr.position, jerr.text);
-  int rc = 0;
-  json_t *ret = json_object_get(root, "return");
-  json_t *rows = ret ? json_object_get(ret, "Pool Price Report") : NULL;
-  if (!rows || !json_is_array(rows)) {
-    json_t *msg = json_object_get(root, "message");
-    rc = au_err_set(err, AU_E_PARSE, "response has no return.\"Pool Price Report\" array%s%s",
-                    msg && json_is_string(msg) ? ": " : "",
-                    msg && json_is_string(msg) ? json_string_value(msg) : "");
-    goto out;
+  struct pp_state st = {ctx, out, err, 0, -1, -1, 0, 0, false, false, false, F_NONE, 0, 0};
+  size_t first = out->nrows;
+  yajl_handle h = yajl_alloc(&pp_callbacks, NULL, &st);
+  yajl_status ys = yajl_parse(h, (const unsigned char *)resp->body, resp->len);
+  size_t off = yajl_get_bytes_consumed(h);
+  if (ys == yajl_status_ok) {
+    ys = yajl_complete_parse(h); /* fails only on a premature end */
+    off = resp->len;
   }
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) {
-    if (!json_is_object(row)) {
-      rc = au_err_set(err, AU_E_PARSE, "\"Pool Price Report\" row %zu: not an object", i + 1);
-      goto out;
-    }
-    json_t *b = json_object_get(row, "begin_datetime_utc");
-    au_time t;
-    if (!b || !json_is_string(b) ||
-        au_time_parse_iso(json_string_value(b), json_string_length(b), &t, NULL) != 0) {
-      rc = au_err_set(err, AU_E_PARSE, "\"Pool Price Report\" row %zu, field begin_datetime_utc: "
-                      "missing or not a \"YYYY-MM-DD HH:MM\" time", i + 1);
-      goto out;
-    }
-    au_batch_add_row(out);
-    au_batch_set_time(out, C_BEGIN, t);
-    static const struct { int col; const char *name; } nums[] = {
-        {C_PRICE, "pool_price"}, {C_FORECAST, "forecast_pool_price"}, {C_AVG30, "rolling_30day_avg"}};
-    for (size_t k = 0; k < AU_ARRAY_LEN(nums); k++) {
-      bool isnull;
-      double v = 0;
-      if (num_field(row, nums[k].name, &isnull, &v) != 0) {
-        json_t *raw = json_object_get(row, nums[k].name);
-        rc = au_err_set(err, AU_E_PARSE, "\"Pool Price Report\" row %zu, field %s: not a number: %.40s",
-                        i + 1, nums[k].name, raw && json_is_string(raw) ? json_string_value(raw) : "(non-string)");
-        goto out;
-      }
-      if (!isnull)
-        au_batch_set_double(out, nums[k].col, v);
-    }
-    au_batch_set_time(out, C_INGEST, ctx->ingestion_time);
+  if (ys != yajl_status_ok && st.rc == 0) {
+    if (off > resp->len)
+      off = resp->len;
+    unsigned char *m = yajl_get_error(h, 0, NULL, 0);
+    for (size_t k = strlen((char *)m); k > 0 && (m[k - 1] == '\n' || m[k - 1] == ' '); k--)
+      m[k - 1] = 0;
+    int line, col;
+    position(resp->body, off, &line, &col);
+    st.rc = au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %zu): %s", line, col, off,
+                       (const char *)m);
+    yajl_free_error(h, m);
   }
-  if (json_array_size(rows) == 0)
-    rc = AU_E_NODATA;
-out:
-  json_decref(root);
-  AU_UNUSED(req);
-  return rc;
+  yajl_free(h);
+  if (st.rc == 0 && !st.seen_report)
+    st.rc = au_err_set(err, AU_E_PARSE, "response has no return.\"Pool Price Report\" array");
+  if (st.rc != 0) {
+    out->nrows = first;
+    return st.rc;
+  }
+  return out->nrows == first ? AU_E_NODATA : 0;
 }
 
 const struct au_source_ops au_source_aeso = {

@@ -101,6 +101,7 @@ TEST(truncated_json_reports_position) {
   struct au_batch *b = au_batch_new(tbl->schema, 16);
   struct au_err err = AU_ERR_INIT;
   CHECK_EQ_INT(parse_file("aeso/pool_price_truncated.json", b, &err), AU_E_PARSE);
+  fprintf(stderr, "  message: %s\n", err.msg);
   CHECK(strstr(err.msg, "line 3") != NULL);
   CHECK(strstr(err.msg, "column") != NULL);
   au_batch_free(b);
