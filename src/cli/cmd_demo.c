@@ -31,6 +31,7 @@ static const struct {
   const char *key_opt; /* credential option the simulator accepts, or NULL */
 } demo_tables[] = {
     {"aeso.pool_price", "aeso", "api_key"},
+    {"caiso.lmp_dam", "caiso", NULL},
 };
 
 static void show_sample(const char *store_url, const char *dest) {
@@ -118,6 +119,9 @@ int au_cmd_demo(struct au_cli *cli, int argc, char **argv) {
   for (size_t i = 0; i < AU_ARRAY_LEN(demo_tables); i++) {
     struct au_source_cfg *src = au_config_source(&cli->cfg, demo_tables[i].source);
     au_opts_set(&src->opts, "base_url", base);
+    /* the local simulator needs no politeness: no spacing, no request budget */
+    au_opts_set(&src->opts, "min_spacing", "0");
+    au_opts_set(&src->opts, "rate_limit", "0");
     if (demo_tables[i].key_opt)
       au_opts_set(&src->opts, demo_tables[i].key_opt, "demo-key");
     struct au_table_cfg *t = au_config_table(&cli->cfg, demo_tables[i].table, &err);
