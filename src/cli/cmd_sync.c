@@ -174,15 +174,14 @@ static void csv_field(FILE *f, const char *s, size_t n) {
   fputc('"', f);
 }
 
+/* --format events (src/pipeline/events.c): the seed connectors' normalized record. */
 int au_extract_events_write(const struct au_table_cfg *t, const struct au_batch *b, FILE *f,
-                            struct au_err *err) __attribute__((weak));
+                            struct au_err *err);
 
 static int extract_batch(void *arg, const struct au_batch *b, struct au_err *err) {
   struct extract_out *o = arg;
   const struct au_schema *s = b->schema;
   if (!strcmp(o->format, "events")) {
-    if (!au_extract_events_write)
-      return au_err_set(err, AU_E_UNSUPPORTED, "--format events is not available for this table");
     o->rows += b->nrows;
     return au_extract_events_write(o->t, b, stdout, err);
   }
@@ -296,8 +295,7 @@ int au_cmd_extract(struct au_cli *cli, int argc, char **argv) {
     goto out;
   }
   for (size_t i = 0; i < extra.n; i++) {
-    if (!au_option_find(t->src, t->def, extra.v[i].key) && strcmp(extra.v[i].key, "base_url") &&
-        strcmp(extra.v[i].key, "api_key")) {
+    if (!au_config_option_known(t->src, t->def, extra.v[i].key)) {
       fprintf(stderr, "aurum: unknown option '%s' for %s (see aurum sources %s)\n", extra.v[i].key, t->qualified,
               t->qualified);
       rc = 4;

@@ -284,6 +284,15 @@ static int parse_double(const char *s, const char *what, double *out, struct au_
   return 0;
 }
 
+bool au_config_option_known(const struct au_source_ops *src, const struct au_table_def *t, const char *key) {
+  if (au_option_find(src, t, key))
+    return true;
+  for (const struct au_option_def *c = common_source_opts; c->name; c++)
+    if (strcmp(c->name, key) == 0)
+      return true;
+  return false;
+}
+
 static int validate_opt(const struct au_source_ops *src, const struct au_table_def *t, const char *key,
                         const char *value, const char *where, struct au_err *err) {
   const struct au_option_def *o = au_option_find(src, t, key);
@@ -362,6 +371,20 @@ static int table_setting(struct au_table_cfg *t, const char *key, const char *v,
       return au_err_set(err, AU_E_CONFIG,
                         "%s: only SCD_TYPE_1 is supported (got '%s'); aurum upserts by primary key", what, v);
     set_str(&t->scd_type, "SCD_TYPE_1");
+  } else if (!strcmp(key, "max_records_per_hour") || !strcmp(key, "max_bytes_per_hour")) {
+    double *dst = !strcmp(key, "max_records_per_hour") ? &t->max_records_per_hour : &t->max_bytes_per_hour;
+    if (parse_double(v, what, dst, err))
+      return err->code;
+    if (*dst < 0)
+      return au_err_set(err, AU_E_CONFIG, "%s must be >= 0", what);
+  } else if (!strcmp(key, "max_concurrent_requests")) {
+    if (parse_int(v, what, &t->max_concurrent_requests, err))
+      return err->code;
+    if (t->max_concurrent_requests < 0)
+      return au_err_set(err, AU_E_CONFIG, "%s must be >= 0", what);
+  } else if (!strcmp(key, "priority")) {
+    if (parse_int(v, what, &t->priority, err))
+      return err->code;
   } else if (!strcmp(key, "primary_keys")) {
     /* accepted for compatibility; the key is the table's own */
   } else if (!strcmp(key, "table") || !strcmp(key, "source_table")) {
@@ -849,6 +872,15 @@ int au_config_resolve(const struct au_config *c, const struct au_table_cfg *t, s
     if (!strcmp(c->sources[i].name, src->name))
       au_opts_copy(opts, &c->sources[i].opts);
   au_opts_copy(opts, &t->opts);
+  /* seed-style aliases: "<source>_<option>" (e.g. caiso_timeout, caiso_base_url) set the
+   * common option when it is not set itself */
+  for (const struct au_option_def *co = common_source_opts; co->name; co++) {
+    char alias[96];
+    snprintf(alias, sizeof(alias), "%s_%s", src->name, co->name);
+    const char *av = au_opts_get(opts, alias), *cv = au_opts_get(opts, co->name);
+    if (av && *av && !(cv && *cv))
+      au_opts_set(opts, co->name, av);
+  }
   const char *b = au_opts_get(opts, "base_url");
   if (b && *b)
     base = b;

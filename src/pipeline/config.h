@@ -32,6 +32,11 @@ struct au_table_cfg {
   char **sinks;         /* "store", "kafka" */
   size_t nsinks;
   struct au_opts kafka; /* per-table Kafka overrides (topic, format) */
+  /* backfill quotas of this dataset (0 = unlimited; see docs/backfill.md) */
+  double max_records_per_hour;
+  double max_bytes_per_hour;
+  int max_concurrent_requests;
+  int priority;         /* backfill job priority, higher first */
 };
 
 struct au_config {
@@ -75,6 +80,9 @@ int au_config_resolve(const struct au_config *c, const struct au_table_cfg *t, s
  * (rate_limit, min_spacing, timeout, retry_attempts, backoff_factor, user_agent). */
 int au_config_http_policy(const struct au_source_ops *src, const struct au_opts *opts,
                           double rate_limit_delay, struct au_http_policy *p, struct au_err *err);
+
+/* Whether key is an option of the source/table or a common source option. */
+bool au_config_option_known(const struct au_source_ops *src, const struct au_table_def *t, const char *key);
 
 /* Expand ${VAR} and ${VAR:-default} in s (malloc'd result). */
 char *au_config_expand_env(const char *s);

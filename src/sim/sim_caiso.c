@@ -118,7 +118,7 @@ static bool parse_oasis_time(const char *s, au_time *out) { /* 20240101T08:00-00
   for (int i = 0; i < 14; i++)
     if (i != 8 && i != 11 && (s[i] < '0' || s[i] > '9'))
       return false;
-  int y = atoi(s), mo = (s[4] - '0') * 10 + s[5] - '0', d = (s[6] - '0') * 10 + s[7] - '0';
+  int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0'), mo = (s[4] - '0') * 10 + s[5] - '0', d = (s[6] - '0') * 10 + s[7] - '0';
   int h = (s[9] - '0') * 10 + s[10] - '0', mi = (s[12] - '0') * 10 + s[13] - '0';
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
     return false;
