@@ -325,7 +325,7 @@ static int api_request(struct au_source_ctx *ctx, const struct tpriv *tp, const 
   if (!key)
     return au_err_set(err, AU_E_CONFIG,
                       "ercot: no subscription key: set ERCOT_API_KEY (or sources.ercot.api_key), or use mode: mis");
-  const char *tok;
+  const char *tok = NULL;
   int rc = bearer(ctx, &tok, err);
   if (rc)
     return rc;
