@@ -7,8 +7,8 @@
 #include <string.h>
 
 extern const struct au_store_ops au_store_sqlite;
-/* Weak so that a build without the PostgreSQL store still links. */
-extern const struct au_store_ops au_store_postgres __attribute__((weak));
+/* postgres.c always defines it (a stub that reports AU_E_UNSUPPORTED without libpq). */
+extern const struct au_store_ops au_store_postgres;
 
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
@@ -18,9 +18,7 @@ int au_store_open(const char *url, struct au_store **out, struct au_err *err) {
     return au_err_set(err, AU_E_CONFIG, "empty store URL");
   if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://") ||
       has_prefix(url, "postgresql:") || has_prefix(url, "host=") || has_prefix(url, "dbname=")) {
-    if (&au_store_postgres != NULL)
-      return au_store_postgres.open(url, out, err);
-    return au_err_set(err, AU_E_UNSUPPORTED, "this aurum was built without PostgreSQL support; cannot open %s", url);
+    return au_store_postgres.open(url, out, err);
   }
   if (has_prefix(url, "sqlite:") || strcmp(url, ":memory:") == 0 || strchr(url, ':') == NULL)
     return au_store_sqlite.open(url, out, err);

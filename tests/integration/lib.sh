@@ -56,5 +56,72 @@ sim_post() { curl -sf -X POST "$SIM$1" >/dev/null || { echo "sim admin call fail
 sim_get() { curl -sf "$SIM$1"; }
 sim_delete() { curl -sf -X DELETE "$SIM$1" >/dev/null; }
 
-# sql DB QUERY: run a query with the sqlite3 shell
-sql() { sqlite3 -batch -noheader "$1" "$2"; }
+# sql DB QUERY: run a query on a store (see q below)
+
+# --- store abstraction: the same scripts run against SQLite and PostgreSQL -------------
+# AU_TEST_STORE=sqlite (default) | postgresql. For postgresql a throwaway cluster is started
+# (scripts/pg-cluster.sh) on first use and removed at exit; the script is skipped (exit 0,
+# a SKIP line) when the PostgreSQL server binaries are missing.
+#   t_store_url NAME    -> a fresh store URL (sqlite:$T_DIR/NAME.db or a new PG database)
+#   q STORE "SQL..."    -> rows as "a|b" lines; STORE is a t_store_url result or a .db path.
+#                          PG runs with TimeZone=UTC and prints timestamptz like SQLite's
+#                          text ("2024-03-01T07:00:00Z").
+#   sql STORE "SQL"     -> same as q (older name)
+#   t_dest SCHEMA TABLE -> the table name a query should use: TABLE on SQLite (which ignores
+#                          destination schemas), SCHEMA.TABLE on PostgreSQL
+AU_TEST_STORE=${AU_TEST_STORE:-sqlite}
+T_PG_DIR=""
+T_PG_URL=""
+T_SRC_DIR=${AU_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+T_PG_SCRIPT="$T_SRC_DIR/scripts/pg-cluster.sh"
+
+t_pg_stop() {
+  [ -n "$T_PG_DIR" ] && bash "$T_PG_SCRIPT" stop "$T_PG_DIR" >/dev/null 2>&1
+  T_PG_DIR=""
+}
+t_cleanup_all() {
+  t_cleanup
+  t_pg_stop
+}
+trap t_cleanup_all EXIT
+
+# t_pg_start: start this script's cluster (idempotent); sets T_PG_DIR / T_PG_URL
+t_pg_start() {
+  [ -n "$T_PG_URL" ] && return 0
+  if ! bash "$T_PG_SCRIPT" available; then
+    echo "SKIP: PostgreSQL server binaries not found (install postgresql); store tests skipped"
+    exit 0
+  fi
+  T_PG_DIR=$(mktemp -d /tmp/aurum-it-pg.XXXXXX)
+  T_PG_URL=$(bash "$T_PG_SCRIPT" start "$T_PG_DIR") || { echo "could not start PostgreSQL"; exit 1; }
+}
+[ "$AU_TEST_STORE" = postgresql ] && t_pg_start
+
+t_store_url() {
+  case "$AU_TEST_STORE" in
+  sqlite) echo "sqlite:$T_DIR/$1.db" ;;
+  postgresql)
+    local db="t_$(echo "$1" | tr -c 'A-Za-z0-9_\n' '_')"
+    psql -X -q "$T_PG_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1 \
+      || { echo "cannot create database $db" >&2; return 1; }
+    echo "${T_PG_URL%/*}/$db" ;;
+  *) echo "unknown AU_TEST_STORE=$AU_TEST_STORE" >&2; return 1 ;;
+  esac
+}
+
+t_dest() {
+  if [ "$AU_TEST_STORE" = postgresql ]; then echo "$1.$2"; else echo "$2"; fi
+}
+
+q() {
+  case "$1" in
+  postgresql://* | postgres://*)
+    printf 'SET TimeZone = UTC;\n%s\n' "$2" | PGOPTIONS='-c client_min_messages=warning' \
+      psql -X -q -A -t -v ON_ERROR_STOP=1 "$1" -f - \
+      | sed -E 's/([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?)\+00/\1T\2Z/g'
+    return "${PIPESTATUS[1]}" ;;
+  sqlite:*) sqlite3 -batch -noheader "${1#sqlite:}" "$2" ;;
+  *) sqlite3 -batch -noheader "$1" "$2" ;;
+  esac
+}
+sql() { q "$@"; }

@@ -16,20 +16,21 @@ YAML
 dump() { sql "$1" "select * from aeso_pool_price order by 1; select table_key, watermark from aurum_state"; }
 
 # the reference: one uninterrupted run
-"$AURUM" --config "$T_DIR/aurum.yaml" --store "sqlite:$T_DIR/ref.db" sync >/dev/null 2>&1
-check_eq "reference run rows" "$(sql "$T_DIR/ref.db" 'select count(*) from aeso_pool_price')" 1224
+REF=$(t_store_url ref)
+"$AURUM" --config "$T_DIR/aurum.yaml" --store "$REF" sync >/dev/null 2>&1
+check_eq "reference run rows" "$(sql "$REF" 'select count(*) from aeso_pool_price')" 1224
 
 for delay in 0.4 1.1 2.3 3.9; do
-  db="$T_DIR/crash-$delay.db"
-  "$AURUM" --config "$T_DIR/aurum.yaml" --store "sqlite:$db" sync >/dev/null 2>&1 &
+  db=$(t_store_url "crash-$delay")
+  "$AURUM" --config "$T_DIR/aurum.yaml" --store "$db" sync >/dev/null 2>&1 &
   pid=$!
   sleep "$delay"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   partial=$(sql "$db" 'select count(*) from aeso_pool_price' 2>/dev/null || echo 0)
-  "$AURUM" --config "$T_DIR/aurum.yaml" --store "sqlite:$db" sync >/dev/null 2>"$T_DIR/rerun.err"; rc=$?
+  "$AURUM" --config "$T_DIR/aurum.yaml" --store "$db" sync >/dev/null 2>"$T_DIR/rerun.err"; rc=$?
   check_eq "rerun after kill -9 at ${delay}s (had $partial rows) exits 0" "$rc" 0
-  if [ "$(dump "$db")" = "$(dump "$T_DIR/ref.db")" ]; then ok "table after kill -9 at ${delay}s equals the uninterrupted run"
+  if [ "$(dump "$db")" = "$(dump "$REF")" ]; then ok "table after kill -9 at ${delay}s equals the uninterrupted run"
   else fail "table after kill -9 at ${delay}s differs"; fi
 done
 t_done

@@ -7,7 +7,7 @@ export AESO_API_KEY=test-key
 export AURUM_NOW=2024-03-15T12:00:00Z
 start_sim --now 2024-03-15T12:00:00Z --aeso-api-key test-key --seed 7
 export AURUM_AESO_BASE=$SIM
-DB=$T_DIR/a.db
+DB=$(t_store_url a)
 cat >"$T_DIR/aurum.yaml" <<YAML
 tables:
   - table: aeso.pool_price
@@ -15,7 +15,7 @@ tables:
     batch_size_days: 4
     rate_limit_delay: 0
 YAML
-cfg="--config $T_DIR/aurum.yaml --store sqlite:$DB"
+cfg="--config $T_DIR/aurum.yaml --store $DB"
 
 # --- initial load of a known window ---
 out=$("$AURUM" $cfg sync aeso.pool_price 2>"$T_DIR/err1"); rc=$?
@@ -38,7 +38,7 @@ check_contains "summary line" "$out" "inserted 359, updated 0, unchanged 0"
 "$AURUM" extract aeso.pool_price --start 2024-03-01 --end 2024-03-16 --format csv >"$T_DIR/x.csv" 2>/dev/null
 check_eq "extract rows" "$(wc -l <"$T_DIR/x.csv")" 360
 check_eq "extract header" "$(head -1 "$T_DIR/x.csv")" "begin_datetime_utc,pool_price,forecast_pool_price,rolling_30day_avg,ingestion_time"
-sql $DB "select begin_datetime_utc, coalesce(pool_price,''), coalesce(forecast_pool_price,''), coalesce(rolling_30day_avg,'') from aeso_pool_price order by 1" \
+sql $DB "select begin_datetime_utc, coalesce(cast(pool_price as text),''), coalesce(cast(forecast_pool_price as text),''), coalesce(cast(rolling_30day_avg as text),'') from aeso_pool_price order by 1" \
   | tr '|' ',' | awk -F, -v OFS=, '{for(i=2;i<=NF;i++) if($i!="") $i=$i+0; print}' >"$T_DIR/store.csv"
 tail -n +2 "$T_DIR/x.csv" | cut -d, -f1-4 | awk -F, -v OFS=, '{for(i=2;i<=NF;i++) if($i!="") $i=$i+0; print}' >"$T_DIR/extract.csv"
 if diff -q "$T_DIR/store.csv" "$T_DIR/extract.csv" >/dev/null; then ok "store == extract (values)"; else
@@ -65,7 +65,7 @@ check_eq "hour that settled since the last run now has its price" \
 # the re-read window equals what the operator now serves (the revision also moves the
 # rolling average of later hours, so those rows are updated too)
 "$AURUM" extract aeso.pool_price --start 2024-03-14 --end 2024-03-16 --format csv 2>/dev/null | tail -n +2 | cut -d, -f1-4 | awk -F, -v OFS=, '{for(i=2;i<=NF;i++) if($i!="") $i=$i+0; print}' >"$T_DIR/x2.csv"
-sql $DB "select begin_datetime_utc, coalesce(pool_price,''), coalesce(forecast_pool_price,''), coalesce(rolling_30day_avg,'') from aeso_pool_price where begin_datetime_utc >= '2024-03-14T06:00:00Z' order by 1" | tr '|' ',' | awk -F, -v OFS=, '{for(i=2;i<=NF;i++) if($i!="") $i=$i+0; print}' >"$T_DIR/s2.csv"
+sql $DB "select begin_datetime_utc, coalesce(cast(pool_price as text),''), coalesce(cast(forecast_pool_price as text),''), coalesce(cast(rolling_30day_avg as text),'') from aeso_pool_price where begin_datetime_utc >= '2024-03-14T06:00:00Z' order by 1" | tr '|' ',' | awk -F, -v OFS=, '{for(i=2;i<=NF;i++) if($i!="") $i=$i+0; print}' >"$T_DIR/s2.csv"
 if diff -q "$T_DIR/s2.csv" "$T_DIR/x2.csv" >/dev/null; then ok "lookback window equals the operator's current data"; else
   fail "lookback window differs from the operator"; diff "$T_DIR/s2.csv" "$T_DIR/x2.csv" | head -5; fi
 check_contains "incremental run reports updates" "$out" "inserted 0, updated "
@@ -110,8 +110,8 @@ tables:
     batch_size_days: 1
     rate_limit_delay: 0
 YAML
-DB2=$T_DIR/storm.db
-"$AURUM" --config "$T_DIR/storm.yaml" --store "sqlite:$DB2" sync aeso.pool_price >"$T_DIR/storm.out" 2>"$T_DIR/storm.err"; rc=$?
+DB2=$(t_store_url storm)
+"$AURUM" --config "$T_DIR/storm.yaml" --store "$DB2" sync aeso.pool_price >"$T_DIR/storm.out" 2>"$T_DIR/storm.err"; rc=$?
 check_eq "storm sync exit code" "$rc" 0
 check_eq "storm sync row count" "$(sql $DB2 'select count(*) from aeso_pool_price')" 407
 stats=$(sim_get "/_sim/stats")

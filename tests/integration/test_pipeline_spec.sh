@@ -18,25 +18,25 @@ cat >"$T_DIR/spec2.json" <<JSON
 "batch_size_days":3,"rate_limit_delay":0,"sequence_by":"ingestion_time"}}}]}}
 JSON
 echo "{\"api_key\":\"from-conn-json\",\"base_url\":\"$SIM\"}" >"$T_DIR/conn.json"
-DB=$T_DIR/spec.db
+DB=$(t_store_url spec)
 
 t0=$(date +%s.%N)
-out=$("$AURUM" --store "sqlite:$DB" sync --pipeline-spec "$T_DIR/spec.json" --connection "$T_DIR/conn.json" 2>"$T_DIR/err"); rc=$?
+out=$("$AURUM" --store "$DB" sync --pipeline-spec "$T_DIR/spec.json" --connection "$T_DIR/conn.json" 2>"$T_DIR/err"); rc=$?
 t1=$(date +%s.%N)
 check_eq "spec sync exit code" "$rc" 0
 [ "$rc" -eq 0 ] || cat "$T_DIR/err"
-check_eq "rows in destination_table" "$(sql $DB 'select count(*) from aeso_pool_price_bronze')" 240
+check_eq "rows in destination_table" "$(sql $DB "select count(*) from $(t_dest bronze aeso_pool_price_bronze)")" 240
 check_contains "summary names the table" "$out" "aeso.pool_price"
 # 10 days in batches of 7 = 2 requests, 0.5 s apart
 check_eq "rate_limit_delay spaces the calls" "$(echo "$t1 - $t0 >= 0.5" | bc)" 1
 
-out=$("$AURUM" --store "sqlite:$DB" sync --pipeline-spec "$T_DIR/spec2.json" --connection "$T_DIR/conn.json" 2>"$T_DIR/err"); rc=$?
+out=$("$AURUM" --store "$DB" sync --pipeline-spec "$T_DIR/spec2.json" --connection "$T_DIR/conn.json" 2>"$T_DIR/err"); rc=$?
 check_eq "numeric spec, scd_type in table_configuration" "$rc" 0
-check_eq "rows in second destination" "$(sql $DB 'select count(*) from pp2')" 144
+check_eq "rows in second destination" "$(sql $DB "select count(*) from $(t_dest bronze pp2)")" 144
 check_eq "requests: 6 days in batches of 3" "$(sim_get /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["handlers"]["aeso"])' 2>/dev/null || echo '?')" 4
 
 echo '{"pipeline_spec":{"object":[{"table":{"source_table":"pool_price","table_configuration":{"scd_type":"SCD_TYPE_2"}}}]}}' >"$T_DIR/bad.json"
-"$AURUM" --store "sqlite:$DB" sync --pipeline-spec "$T_DIR/bad.json" --connection "$T_DIR/conn.json" >/dev/null 2>"$T_DIR/err"; rc=$?
+"$AURUM" --store "$DB" sync --pipeline-spec "$T_DIR/bad.json" --connection "$T_DIR/conn.json" >/dev/null 2>"$T_DIR/err"; rc=$?
 check_eq "unsupported scd_type is a config error" "$rc" 4
 check_contains "message explains" "$(cat "$T_DIR/err")" "SCD_TYPE_1"
 t_done
