@@ -24,15 +24,42 @@ static const char demo_usage[] =
     "  --seed N     simulator price-model seed (default 1)\n"
     "  -h, --help   this help\n";
 
-/* Demo tables: one line per table, with the source's simulated credentials. */
+/* Demo tables: one line per table. Options are "key=value" pairs; "{sim}" in a value is
+ * replaced by the simulator's base URL (http://127.0.0.1:PORT). The simulator accepts any
+ * non-empty credential. */
 static const struct {
   const char *table;
-  const char *source;
-  const char *key_opt; /* credential option the simulator accepts, or NULL */
+  const char *opts;
 } demo_tables[] = {
-    {"aeso.pool_price", "aeso", "api_key"},
-    {"caiso.lmp_dam", "caiso", NULL},
+    {"aeso.pool_price", "base_url={sim};api_key=demo"},
+    {"caiso.lmp_dam", "base_url={sim}/oasisapi"},
+    {"pjm.lmp_da_hourly", "base_url={sim}/api/v1;api_key=demo"},
+    {"miso.lmp_da_hourly", "base_url={sim}/marketreports"},
+    {"ercot.spp_da_hourly", "base_url={sim}/ercot/api/public-reports;api_key=demo;username=demo;password=demo;"
+                            "token_url={sim}/ercot/b2c/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"},
+    {"spp.lmp_da_hourly", "base_url={sim}/file-browser-api/download"},
+    {"nyiso.lmp_da_hourly", "base_url={sim}/public/csv"},
 };
+
+/* Apply "k=v;k=v" to opts, expanding {sim}. */
+static void apply_demo_opts(struct au_opts *o, const char *spec, const char *sim) {
+  char buf[1024];
+  snprintf(buf, sizeof(buf), "%s", spec);
+  char *save = NULL;
+  for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+    char *eq = strchr(kv, '=');
+    if (!eq)
+      continue;
+    *eq = 0;
+    char val[768];
+    const char *v = eq + 1, *ph = strstr(v, "{sim}");
+    if (ph)
+      snprintf(val, sizeof(val), "%.*s%s%s", (int)(ph - v), v, sim, ph + 5);
+    else
+      snprintf(val, sizeof(val), "%s", v);
+    au_opts_set(o, kv, val);
+  }
+}
 
 static void show_sample(const char *store_url, const char *dest) {
   const char *path = store_url;
@@ -48,7 +75,7 @@ static void show_sample(const char *store_url, const char *dest) {
     return;
   }
   char sql[256];
-  snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1 DESC LIMIT 5", dest);
+  snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1 DESC LIMIT 3", dest);
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
     int n = sqlite3_column_count(st);
@@ -97,7 +124,7 @@ int au_cmd_demo(struct au_cli *cli, int argc, char **argv) {
   sc.listen = "127.0.0.1:0";
   sc.seed = seed;
   sc.now = AU_TIME_NONE;
-  sc.aeso_api_key = "demo-key";
+  sc.aeso_api_key = "demo";
   sc.quiet = true;
   struct au_sim *sim = NULL;
   if (au_sim_start(&sc, &sim, &err) != 0)
@@ -117,18 +144,16 @@ int au_cmd_demo(struct au_cli *cli, int argc, char **argv) {
   }
   int worst = 0;
   for (size_t i = 0; i < AU_ARRAY_LEN(demo_tables); i++) {
-    struct au_source_cfg *src = au_config_source(&cli->cfg, demo_tables[i].source);
-    au_opts_set(&src->opts, "base_url", base);
-    /* the local simulator needs no politeness: no spacing, no request budget */
-    au_opts_set(&src->opts, "min_spacing", "0");
-    au_opts_set(&src->opts, "rate_limit", "0");
-    if (demo_tables[i].key_opt)
-      au_opts_set(&src->opts, demo_tables[i].key_opt, "demo-key");
     struct au_table_cfg *t = au_config_table(&cli->cfg, demo_tables[i].table, &err);
     if (!t) {
       worst = au_cli_fail(err.code, err.msg);
       break;
     }
+    struct au_source_cfg *src = au_config_source(&cli->cfg, t->src->name);
+    apply_demo_opts(&src->opts, demo_tables[i].opts, base);
+    /* the local simulator needs no politeness: no spacing, no request budget */
+    au_opts_set(&src->opts, "min_spacing", "0");
+    au_opts_set(&src->opts, "rate_limit", "0");
     if (!t->start_date) {
       free(t->start_date);
       t->start_date = au_xstrdup(start);
