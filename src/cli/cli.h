@@ -27,6 +27,11 @@ int au_cmd_extract(struct au_cli *cli, int argc, char **argv);
 int au_cmd_sources(struct au_cli *cli, int argc, char **argv);
 int au_cmd_state(struct au_cli *cli, int argc, char **argv);
 int au_cmd_demo(struct au_cli *cli, int argc, char **argv);
+int au_cmd_kafka_mock(struct au_cli *cli, int argc, char **argv);
+int au_cmd_backfill(struct au_cli *cli, int argc, char **argv);
+int au_cmd_jobs(struct au_cli *cli, int argc, char **argv);
+int au_cmd_worker(struct au_cli *cli, int argc, char **argv);
+int au_cmd_quota(struct au_cli *cli, int argc, char **argv);
 
 /* Parse "YYYY-MM-DD" (a trade day in tz) or an ISO-8601 time into UTC. */
 int au_cli_parse_when(const char *s, const char *tzname, au_time *out);

@@ -23,8 +23,13 @@ static const char usage[] =
     "  extract TABLE          fetch a window and print it (csv, jsonl) without storing\n"
     "  sources [NAME]         list sources and tables: columns, types, keys, cursor\n"
     "  state [reset TABLE]    show watermarks and last runs; reset a table's watermark\n"
+    "  backfill TABLE --start D --end D  load history in resumable, concurrent chunks\n"
+    "  jobs [show|retry|cancel ID]  backfill jobs and their chunks\n"
+    "  worker                 claim and run backfill chunks until none is left\n"
+    "  quota                  backfill quotas and hourly usage per dataset\n"
     "  sim                    run the built-in ISO simulator on loopback\n"
     "  demo                   start the simulator, sync the demo tables into ./aurum.db, print them\n"
+    "  kafka-mock             run librdkafka's mock Kafka cluster (prints its bootstrap address)\n"
     "  help [COMMAND]         show help for a command\n"
     "\n"
     "Global options (also accepted after the command):\n"
@@ -137,6 +142,9 @@ int main(int argc, char **argv) {
     } cmds[] = {
         {"sync", au_cmd_sync},       {"extract", au_cmd_extract}, {"sources", au_cmd_sources},
         {"state", au_cmd_state},     {"demo", au_cmd_demo},
+        {"kafka-mock", au_cmd_kafka_mock},
+        {"backfill", au_cmd_backfill},   {"jobs", au_cmd_jobs},
+        {"worker", au_cmd_worker},       {"quota", au_cmd_quota},
     };
     rc = -1;
     for (size_t i = 0; i < AU_ARRAY_LEN(cmds); i++)

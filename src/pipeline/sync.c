@@ -50,6 +50,8 @@ struct run {
   uint8_t *outcome;
   size_t outcome_cap;
   int cursor_col, requires_col;
+  bool final_window;       /* the window being run is the last of the range */
+  uint64_t committed_rows; /* rows committed by this run */
 };
 
 static void fmt_window(const struct run *r, au_time a, au_time b, char *buf, size_t n) {
@@ -80,6 +82,7 @@ static int fetch_window(struct run *r, au_time ws, au_time we, struct au_err *er
     double h1 = au_mono();
     r->res->http_seconds += h1 - h0;
     r->res->requests++;
+    r->res->bytes += resp.body.len;
     if (rc == 0) {
       struct au_response sr = {resp.status, resp.body.ptr ? resp.body.ptr : "", resp.body.len, resp.content_type};
       size_t before = r->batch->nrows;
@@ -166,7 +169,14 @@ static int store_window(struct run *r, struct au_err *err) {
   }
   au_time wm = batch_watermark(r);
   struct au_state_update up = {r->ref.key, wm, NULL};
-  rc = s->ops->commit(s, &up, err);
+  const struct au_state_update *upp = r->o->keep_watermark ? NULL : &up;
+  if (r->o->chunk_id > 0 && r->final_window) {
+    struct au_chunk_done done = {r->o->chunk_id, r->committed_rows + r->batch->nrows, r->o->chunk_worker};
+    rc = s->ops->commit_chunk ? s->ops->commit_chunk(s, upp, &done, err)
+                              : au_err_set(err, AU_E_UNSUPPORTED, "backfill needs a store with job support");
+  } else {
+    rc = s->ops->commit(s, upp, err);
+  }
   if (rc) {
     s->ops->rollback(s);
     return rc;
@@ -175,7 +185,8 @@ static int store_window(struct run *r, struct au_err *err) {
   r->res->updated += st.updated;
   r->res->unchanged += st.unchanged;
   r->res->batches++;
-  if (wm != AU_TIME_NONE && (r->res->watermark == AU_TIME_NONE || wm > r->res->watermark))
+  r->committed_rows += r->batch->nrows;
+  if (upp && wm != AU_TIME_NONE && (r->res->watermark == AU_TIME_NONE || wm > r->res->watermark))
     r->res->watermark = wm;
   return 0;
 }
@@ -183,7 +194,7 @@ static int store_window(struct run *r, struct au_err *err) {
 static int run_window(struct run *r, au_time ws, au_time we, struct au_err *err) {
   char label[128];
   fmt_window(r, ws, we, label, sizeof(label));
-  int attempts = r->cfg->batch_retries + 1;
+  int attempts = r->o->window_attempts > 0 ? r->o->window_attempts : r->cfg->batch_retries + 1;
   int rc = 0;
   for (int a = 0; a < attempts; a++) {
     au_batch_clear(r->batch);
@@ -276,7 +287,7 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
   rc = au_config_http_policy(t->src, &opts, t->rate_limit_delay, &pol, err);
   if (rc)
     goto out;
-  http = au_http_client_new(t->src->name, &pol);
+  http = o->http ? o->http : au_http_client_new(t->src->name, &pol);
   r.tz = au_tz_get(t->def->trade_tz ? t->def->trade_tz : "UTC", err);
   if (!r.tz) {
     rc = err->code;
@@ -314,9 +325,11 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
 
   au_time wm = AU_TIME_NONE;
   if (!o->no_state) {
-    if ((rc = store->ops->lock(store, key, o->lock_timeout, err)))
-      goto out;
-    locked = true;
+    if (!o->no_lock) {
+      if ((rc = store->ops->lock(store, key, o->lock_timeout, err)))
+        goto out;
+      locked = true;
+    }
     if ((rc = store->ops->ensure_table(store, &r.ref, err)))
       goto out;
     struct au_state st;
@@ -402,6 +415,7 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
       we = end;
     if (we <= ws)
       we = end;
+    r.final_window = we >= end;
     if ((rc = run_window(&r, ws, we, err)))
       break;
     ws = we;
@@ -431,7 +445,8 @@ out:
     t->src->fini(&r.ctx);
   au_batch_free(r.batch);
   free(r.outcome);
-  au_http_client_free(http);
+  if (http != o->http)
+    au_http_client_free(http);
   free(base);
   au_opts_release(&opts);
   return rc;

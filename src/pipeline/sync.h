@@ -20,6 +20,15 @@ struct au_sync_opts {
   /* extract mode: called for every parsed batch instead of the store */
   int (*on_batch)(void *arg, const struct au_batch *b, struct au_err *err);
   void *on_batch_arg;
+  /* backfill chunks (all optional; see pipeline/backfill.h) */
+  struct au_http_client *http; /* shared client of the source (one token bucket and spacing
+                                  across threads); NULL: the run makes its own */
+  bool no_lock;           /* do not take the table lock (claiming a chunk is the exclusion) */
+  bool keep_watermark;    /* never read-modify the table's watermark: commits carry no state */
+  int64_t chunk_id;       /* > 0: the last window's commit marks this chunk done, in the same
+                             transaction as its rows (store op commit_chunk) */
+  const char *chunk_worker; /* the lease holder recorded with the chunk */
+  int window_attempts;    /* tries per window; 0 = the config's batch_retries + 1 */
 };
 
 struct au_sync_result {
@@ -28,6 +37,7 @@ struct au_sync_result {
   uint64_t requests;      /* HTTP calls made */
   uint64_t batches;       /* batches committed */
   uint64_t empty;         /* requests that returned no data */
+  uint64_t bytes;         /* response body bytes */
   au_time watermark;      /* after the run */
   au_time watermark_before;
   au_time range_start, range_end;

@@ -62,6 +62,46 @@ static const struct migration migrations[] = {
         " batches INTEGER,"
         " error TEXT);"
         "CREATE INDEX IF NOT EXISTS aurum_runs_table_key ON aurum_runs(table_key, id);"},
+    /* backfill jobs, their chunks (a work queue with leases) and quota usage per hour */
+    {2, "CREATE TABLE IF NOT EXISTS aurum_backfill_jobs("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " table_key TEXT NOT NULL,"
+        " range_start TEXT NOT NULL,"
+        " range_end TEXT NOT NULL,"
+        " chunk_days INTEGER NOT NULL,"
+        " priority INTEGER NOT NULL DEFAULT 0,"
+        " max_attempts INTEGER NOT NULL DEFAULT 3,"
+        " max_concurrent INTEGER NOT NULL DEFAULT 0,"
+        " status TEXT NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS aurum_backfill_jobs_find"
+        " ON aurum_backfill_jobs(table_key, range_start, range_end);"
+        "CREATE TABLE IF NOT EXISTS aurum_backfill_chunks("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " job_id INTEGER NOT NULL REFERENCES aurum_backfill_jobs(id) ON DELETE CASCADE,"
+        " seq INTEGER NOT NULL,"
+        " range_start TEXT NOT NULL,"
+        " range_end TEXT NOT NULL,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " rows INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT,"
+        " worker TEXT,"
+        " lease_until INTEGER,"
+        " not_before INTEGER NOT NULL DEFAULT 0,"
+        " started_at TEXT,"
+        " finished_at TEXT,"
+        " UNIQUE(job_id, range_start));"
+        "CREATE INDEX IF NOT EXISTS aurum_backfill_chunks_claim"
+        " ON aurum_backfill_chunks(status, job_id, seq);"
+        "CREATE TABLE IF NOT EXISTS aurum_quota_usage("
+        " dataset TEXT NOT NULL,"
+        " hour TEXT NOT NULL,"
+        " records INTEGER NOT NULL DEFAULT 0,"
+        " bytes INTEGER NOT NULL DEFAULT 0,"
+        " requests INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY(dataset, hour));"},
 };
 
 /* --- store object -------------------------------------------------------------- */
@@ -1112,6 +1152,508 @@ static int64_t sq_count_rows(struct au_store *st, const struct au_table_ref *t,
   return n;
 }
 
+/* --- backfill jobs, chunks and quota usage ---------------------------------------- *
+ *
+ * Tables of migration 2. Chunk leases and backoff (lease_until, not_before) are integer
+ * microseconds of the real clock; ranges and stamps are ISO text. A claim is one
+ * "BEGIN IMMEDIATE; UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING ...; COMMIT",
+ * so two connections never claim the same chunk (SQLite's write lock is the mutual
+ * exclusion; PostgreSQL uses FOR UPDATE SKIP LOCKED for the same statement). */
+
+#define JOB_COLS                                                                            \
+  "j.id, j.table_key, j.range_start, j.range_end, j.chunk_days, j.priority,"               \
+  " j.max_attempts, j.max_concurrent, j.status, j.created_at, j.updated_at,"               \
+  " count(c.id), coalesce(sum(c.status = 'pending'), 0), coalesce(sum(c.status = 'running'), 0)," \
+  " coalesce(sum(c.status = 'done'), 0), coalesce(sum(c.status = 'failed'), 0),"           \
+  " coalesce(sum(CASE WHEN c.status = 'done' THEN c.rows END), 0)"
+#define JOB_FROM " FROM aurum_backfill_jobs j LEFT JOIN aurum_backfill_chunks c ON c.job_id = j.id"
+#define CHUNK_COLS                                                                          \
+  "id, job_id, seq, range_start, range_end, status, attempts, rows, last_error, worker,"    \
+  " lease_until, not_before, finished_at"
+
+static void fill_job(sqlite3_stmt *q, struct au_job *j) {
+  memset(j, 0, sizeof(*j));
+  j->id = sqlite3_column_int64(q, 0);
+  copy_str(j->table_key, sizeof(j->table_key), sqlite3_column_text(q, 1));
+  j->range_start = parse_time_col(q, 2);
+  j->range_end = parse_time_col(q, 3);
+  j->chunk_days = sqlite3_column_int(q, 4);
+  j->priority = sqlite3_column_int(q, 5);
+  j->max_attempts = sqlite3_column_int(q, 6);
+  j->max_concurrent = sqlite3_column_int(q, 7);
+  copy_str(j->status, sizeof(j->status), sqlite3_column_text(q, 8));
+  j->created_at = parse_time_col(q, 9);
+  j->updated_at = parse_time_col(q, 10);
+  j->n_chunks = sqlite3_column_int64(q, 11);
+  j->n_pending = sqlite3_column_int64(q, 12);
+  j->n_running = sqlite3_column_int64(q, 13);
+  j->n_done = sqlite3_column_int64(q, 14);
+  j->n_failed = sqlite3_column_int64(q, 15);
+  j->rows = (uint64_t)sqlite3_column_int64(q, 16);
+}
+
+static au_time int_time_col(sqlite3_stmt *q, int i) {
+  return sqlite3_column_type(q, i) == SQLITE_NULL ? AU_TIME_NONE : sqlite3_column_int64(q, i);
+}
+
+static void fill_chunk(sqlite3_stmt *q, struct au_chunk *c) {
+  memset(c, 0, sizeof(*c));
+  c->id = sqlite3_column_int64(q, 0);
+  c->job_id = sqlite3_column_int64(q, 1);
+  c->seq = sqlite3_column_int(q, 2);
+  c->range_start = parse_time_col(q, 3);
+  c->range_end = parse_time_col(q, 4);
+  copy_str(c->status, sizeof(c->status), sqlite3_column_text(q, 5));
+  c->attempts = sqlite3_column_int(q, 6);
+  c->rows = (uint64_t)sqlite3_column_int64(q, 7);
+  copy_str(c->last_error, sizeof(c->last_error), sqlite3_column_text(q, 8));
+  copy_str(c->worker, sizeof(c->worker), sqlite3_column_text(q, 9));
+  c->lease_until = int_time_col(q, 10);
+  c->not_before = int_time_col(q, 11);
+  if (c->not_before == 0)
+    c->not_before = AU_TIME_NONE;
+  c->finished_at = parse_time_col(q, 12);
+}
+
+static void bind_time_text(sqlite3_stmt *q, int i, au_time t) {
+  char b[TBUF_SZ];
+  au_time_fmt(t, b);
+  sqlite3_bind_text(q, i, b, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_now_text(sqlite3_stmt *q, int i) {
+  char b[TBUF_SZ];
+  au_time_fmt_us(au_now_real(), b);
+  sqlite3_bind_text(q, i, b, -1, SQLITE_TRANSIENT);
+}
+
+/* Step a statement that returns no rows; *changes gets sqlite3_changes (may be NULL). */
+static int step_done(struct sq *s, sqlite3_stmt *q, int *changes, struct au_err *err,
+                     const char *what) {
+  int src = sqlite3_step(q);
+  int rc = 0;
+  if (src != SQLITE_DONE && src != SQLITE_ROW)
+    rc = fail(s, err, src, "%s", what);
+  else if (changes)
+    *changes = sqlite3_changes(s->db);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_job_create(struct au_store *st, struct au_job *job, const struct au_chunk_range *ch,
+                         size_t n, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  if (!job || !job->table_key[0] || n == 0)
+    return au_err_set(err, AU_E_INVAL, "a backfill job needs a table and at least one chunk");
+  bool own = !in_tx(s);
+  int rc = 0;
+  if (own && (rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin job")))
+    return rc;
+  sqlite3_stmt *q = NULL;
+  if ((rc = prepare(s,
+                    "INSERT INTO aurum_backfill_jobs(table_key, range_start, range_end, chunk_days,"
+                    " priority, max_attempts, max_concurrent, status, created_at, updated_at)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?8)",
+                    &q, err, "create job")))
+    goto out;
+  sqlite3_bind_text(q, 1, job->table_key, -1, SQLITE_STATIC);
+  bind_time_text(q, 2, job->range_start);
+  bind_time_text(q, 3, job->range_end);
+  sqlite3_bind_int(q, 4, job->chunk_days);
+  sqlite3_bind_int(q, 5, job->priority);
+  sqlite3_bind_int(q, 6, job->max_attempts > 0 ? job->max_attempts : 3);
+  sqlite3_bind_int(q, 7, job->max_concurrent);
+  bind_now_text(q, 8);
+  if ((rc = step_done(s, q, NULL, err, "create job")))
+    goto out;
+  job->id = sqlite3_last_insert_rowid(s->db);
+  if ((rc = prepare(s,
+                    "INSERT INTO aurum_backfill_chunks(job_id, seq, range_start, range_end)"
+                    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    &q, err, "plan chunks")))
+    goto out;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    sqlite3_bind_int64(q, 1, job->id);
+    sqlite3_bind_int(q, 2, (int)i);
+    bind_time_text(q, 3, ch[i].start);
+    bind_time_text(q, 4, ch[i].end);
+    int src = sqlite3_step(q);
+    if (src != SQLITE_DONE)
+      rc = fail(s, err, src, "plan chunk %zu", i);
+    sqlite3_reset(q);
+  }
+  sqlite3_finalize(q);
+  if (rc == 0 && own)
+    rc = exec_sql(s, "COMMIT", err, "commit job");
+out:
+  if (rc && own)
+    rollback_quiet(s);
+  if (rc == 0)
+    snprintf(job->status, sizeof(job->status), "running");
+  return rc;
+}
+
+static int job_query_one(struct sq *s, sqlite3_stmt *q, struct au_job *out, struct au_err *err,
+                         const char *what) {
+  int src = sqlite3_step(q);
+  int rc = 0;
+  if (src == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+    fill_job(q, out);
+  else if (src == SQLITE_ROW || src == SQLITE_DONE)
+    rc = au_err_set(err, AU_E_NOTFOUND, "%s: no such backfill job", what);
+  else
+    rc = fail(s, err, src, "%s", what);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_job_find(struct au_store *st, const char *table_key, au_time start, au_time end,
+                       struct au_job *out, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "SELECT " JOB_COLS JOB_FROM
+                   " WHERE j.table_key = ?1 AND j.range_start = ?2 AND j.range_end = ?3"
+                   " AND j.status IN ('running', 'failed') GROUP BY j.id ORDER BY j.id DESC LIMIT 1",
+                   &q, err, "find job");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, table_key, -1, SQLITE_STATIC);
+  bind_time_text(q, 2, start);
+  bind_time_text(q, 3, end);
+  return job_query_one(s, q, out, err, table_key);
+}
+
+static int sq_job_get(struct au_store *st, int64_t id, struct au_job *out, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s, "SELECT " JOB_COLS JOB_FROM " WHERE j.id = ?1 GROUP BY j.id", &q, err,
+                   "read job");
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(q, 1, id);
+  char what[48];
+  snprintf(what, sizeof(what), "job %lld", (long long)id);
+  return job_query_one(s, q, out, err, what);
+}
+
+static int sq_job_list(struct au_store *st, int (*cb)(void *arg, const struct au_job *j),
+                       void *arg, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s, "SELECT " JOB_COLS JOB_FROM " GROUP BY j.id ORDER BY j.id DESC", &q, err,
+                   "list jobs");
+  if (rc)
+    return rc;
+  struct au_job j;
+  int src;
+  while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+    fill_job(q, &j);
+    if ((rc = cb(arg, &j)) != 0)
+      break;
+  }
+  if (rc == 0 && src != SQLITE_DONE)
+    rc = fail(s, err, src, "list jobs");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_job_set_status(struct au_store *st, int64_t id, const char *status,
+                             struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s, "UPDATE aurum_backfill_jobs SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                   &q, err, "update job");
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(q, 1, id);
+  sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
+  bind_now_text(q, 3);
+  int ch = 0;
+  if ((rc = step_done(s, q, &ch, err, "update job")))
+    return rc;
+  if (ch == 0)
+    return au_err_set(err, AU_E_NOTFOUND, "no backfill job %lld", (long long)id);
+  return 0;
+}
+
+static int sq_job_retry(struct au_store *st, int64_t id, uint64_t *requeued, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  bool own = !in_tx(s);
+  int rc = 0, ch = 0;
+  if (own && (rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin retry")))
+    return rc;
+  sqlite3_stmt *q;
+  if ((rc = prepare(s,
+                    "UPDATE aurum_backfill_chunks SET status = 'pending', attempts = 0,"
+                    " not_before = 0, worker = NULL, lease_until = NULL"
+                    " WHERE job_id = ?1 AND status = 'failed'",
+                    &q, err, "retry job")))
+    goto out;
+  sqlite3_bind_int64(q, 1, id);
+  if ((rc = step_done(s, q, &ch, err, "retry job")))
+    goto out;
+  if ((rc = sq_job_set_status(st, id, "running", err)))
+    goto out;
+  if (own)
+    rc = exec_sql(s, "COMMIT", err, "commit retry");
+out:
+  if (rc && own)
+    rollback_quiet(s);
+  if (rc == 0 && requeued)
+    *requeued = (uint64_t)ch;
+  return rc;
+}
+
+static int sq_chunk_list(struct au_store *st, int64_t job_id,
+                         int (*cb)(void *arg, const struct au_chunk *c), void *arg,
+                         struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s, "SELECT " CHUNK_COLS " FROM aurum_backfill_chunks WHERE job_id = ?1 ORDER BY seq",
+                   &q, err, "list chunks");
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(q, 1, job_id);
+  struct au_chunk c;
+  int src;
+  while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+    fill_chunk(q, &c);
+    if ((rc = cb(arg, &c)) != 0)
+      break;
+  }
+  if (rc == 0 && src != SQLITE_DONE)
+    rc = fail(s, err, src, "list chunks");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_chunk_claim(struct au_store *st, int64_t job_id, const char *worker, double lease,
+                          struct au_chunk *out, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  int rc;
+  if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin claim")))
+    return rc;
+  sqlite3_stmt *q;
+  rc = prepare(s,
+               "UPDATE aurum_backfill_chunks SET status = 'running', attempts = attempts + 1,"
+               " worker = ?1, lease_until = ?2, not_before = 0, started_at = ?5"
+               " WHERE id = (SELECT c.id FROM aurum_backfill_chunks c"
+               "  JOIN aurum_backfill_jobs j ON j.id = c.job_id"
+               "  WHERE j.status = 'running' AND (?3 = 0 OR c.job_id = ?3)"
+               "  AND ((c.status = 'pending' AND c.not_before <= ?4)"
+               "    OR (c.status = 'running' AND c.lease_until < ?4))"
+               "  AND (j.max_concurrent <= 0 OR (SELECT count(*) FROM aurum_backfill_chunks c2"
+               "    JOIN aurum_backfill_jobs j2 ON j2.id = c2.job_id WHERE j2.table_key = j.table_key"
+               "    AND c2.status = 'running' AND c2.lease_until >= ?4) < j.max_concurrent)"
+               "  ORDER BY j.priority DESC, j.id, c.seq LIMIT 1)"
+               " RETURNING " CHUNK_COLS,
+               &q, err, "claim chunk");
+  if (rc) {
+    rollback_quiet(s);
+    return rc;
+  }
+  au_time now = au_now_real();
+  sqlite3_bind_text(q, 1, worker, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, now + (au_time)(lease * 1e6));
+  sqlite3_bind_int64(q, 3, job_id);
+  sqlite3_bind_int64(q, 4, now);
+  bind_now_text(q, 5);
+  int src = sqlite3_step(q);
+  if (src == SQLITE_ROW)
+    fill_chunk(q, out);
+  else if (src == SQLITE_DONE)
+    rc = au_err_set(err, AU_E_NOTFOUND, "no chunk to claim");
+  else
+    rc = fail(s, err, src, "claim chunk");
+  sqlite3_finalize(q);
+  if (rc == 0)
+    rc = exec_sql(s, "COMMIT", err, "commit claim");
+  if (rc)
+    rollback_quiet(s);
+  return rc;
+}
+
+static int sq_chunk_renew(struct au_store *st, int64_t id, const char *worker, double lease,
+                          struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "UPDATE aurum_backfill_chunks SET lease_until = ?3"
+                   " WHERE id = ?1 AND worker = ?2 AND status = 'running'",
+                   &q, err, "renew lease");
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(q, 1, id);
+  sqlite3_bind_text(q, 2, worker, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, au_now_real() + (au_time)(lease * 1e6));
+  int ch = 0;
+  if ((rc = step_done(s, q, &ch, err, "renew lease")))
+    return rc;
+  return ch ? 0 : au_err_set(err, AU_E_NOTFOUND, "chunk %lld is no longer held by %s", (long long)id, worker);
+}
+
+static int sq_chunk_fail(struct au_store *st, int64_t id, const char *worker, const char *error,
+                         au_time retry_at, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "UPDATE aurum_backfill_chunks SET status = CASE WHEN ?4 IS NULL THEN 'failed'"
+                   " ELSE 'pending' END, not_before = coalesce(?4, 0), last_error = ?3,"
+                   " lease_until = NULL, finished_at = CASE WHEN ?4 IS NULL THEN ?5 END"
+                   " WHERE id = ?1 AND worker = ?2 AND status = 'running'",
+                   &q, err, "record chunk failure");
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(q, 1, id);
+  sqlite3_bind_text(q, 2, worker, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, error ? error : "", -1, SQLITE_STATIC);
+  if (retry_at != AU_TIME_NONE)
+    sqlite3_bind_int64(q, 4, retry_at);
+  else
+    sqlite3_bind_null(q, 4);
+  bind_now_text(q, 5);
+  int ch = 0;
+  if ((rc = step_done(s, q, &ch, err, "record chunk failure")))
+    return rc;
+  return ch ? 0 : au_err_set(err, AU_E_NOTFOUND, "chunk %lld is no longer held by %s", (long long)id, worker);
+}
+
+static int sq_chunk_release(struct au_store *st, int64_t id, const char *worker, au_time not_before,
+                            struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "UPDATE aurum_backfill_chunks SET status = 'pending', attempts = max(attempts - 1, 0),"
+                   " not_before = ?3, lease_until = NULL"
+                   " WHERE id = ?1 AND (?2 IS NULL OR worker = ?2) AND status = 'running'",
+                   &q, err, "release chunk");
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(q, 1, id);
+  if (worker)
+    sqlite3_bind_text(q, 2, worker, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(q, 2);
+  sqlite3_bind_int64(q, 3, not_before == AU_TIME_NONE ? 0 : not_before);
+  int ch = 0;
+  if ((rc = step_done(s, q, &ch, err, "release chunk")))
+    return rc;
+  return ch ? 0 : au_err_set(err, AU_E_NOTFOUND, "chunk %lld is not running", (long long)id);
+}
+
+static int sq_commit_chunk(struct au_store *st, const struct au_state_update *up,
+                           const struct au_chunk_done *done, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  int rc = 0;
+  if (!in_tx(s) && (rc = exec_sql(s, "BEGIN IMMEDIATE", err, "begin transaction")))
+    return rc;
+  if (up && (rc = state_upsert(s, up, err)))
+    goto fail;
+  if (done && done->chunk_id > 0) {
+    sqlite3_stmt *q;
+    if ((rc = prepare(s,
+                      "UPDATE aurum_backfill_chunks SET status = 'done', rows = ?3, finished_at = ?4,"
+                      " lease_until = NULL, last_error = NULL"
+                      " WHERE id = ?1 AND status = 'running' AND worker = ?2",
+                      &q, err, "record chunk done")))
+      goto fail;
+    sqlite3_bind_int64(q, 1, done->chunk_id);
+    sqlite3_bind_text(q, 2, done->worker ? done->worker : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)done->rows);
+    bind_now_text(q, 4);
+    if ((rc = step_done(s, q, NULL, err, "record chunk done")))
+      goto fail;
+  }
+  if ((rc = exec_sql(s, "COMMIT", err, "commit")) == 0)
+    return 0;
+fail:
+  rollback_quiet(s);
+  return rc;
+}
+
+static au_time hour_floor(au_time t) { return t - ((t % AU_HOUR) + AU_HOUR) % AU_HOUR; }
+
+static int sq_quota_add(struct au_store *st, const char *dataset, au_time hour, uint64_t records,
+                        uint64_t bytes, uint64_t requests, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "INSERT INTO aurum_quota_usage(dataset, hour, records, bytes, requests)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(dataset, hour) DO UPDATE SET"
+                   " records = records + excluded.records, bytes = bytes + excluded.bytes,"
+                   " requests = requests + excluded.requests",
+                   &q, err, "record quota usage");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, dataset, -1, SQLITE_STATIC);
+  bind_time_text(q, 2, hour_floor(hour));
+  sqlite3_bind_int64(q, 3, (sqlite3_int64)records);
+  sqlite3_bind_int64(q, 4, (sqlite3_int64)bytes);
+  sqlite3_bind_int64(q, 5, (sqlite3_int64)requests);
+  return step_done(s, q, NULL, err, "record quota usage");
+}
+
+static void fill_quota(sqlite3_stmt *q, struct au_quota_usage *u) {
+  memset(u, 0, sizeof(*u));
+  copy_str(u->dataset, sizeof(u->dataset), sqlite3_column_text(q, 0));
+  u->hour = parse_time_col(q, 1);
+  u->records = (uint64_t)sqlite3_column_int64(q, 2);
+  u->bytes = (uint64_t)sqlite3_column_int64(q, 3);
+  u->requests = (uint64_t)sqlite3_column_int64(q, 4);
+}
+
+static int sq_quota_get(struct au_store *st, const char *dataset, au_time hour,
+                        struct au_quota_usage *out, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "SELECT dataset, hour, records, bytes, requests FROM aurum_quota_usage"
+                   " WHERE dataset = ?1 AND hour = ?2",
+                   &q, err, "read quota usage");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, dataset, -1, SQLITE_STATIC);
+  bind_time_text(q, 2, hour_floor(hour));
+  int src = sqlite3_step(q);
+  if (src == SQLITE_ROW) {
+    fill_quota(q, out);
+  } else if (src == SQLITE_DONE) {
+    memset(out, 0, sizeof(*out));
+    snprintf(out->dataset, sizeof(out->dataset), "%s", dataset);
+    out->hour = hour_floor(hour);
+  } else {
+    rc = fail(s, err, src, "read quota usage");
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int sq_quota_list(struct au_store *st, au_time since,
+                         int (*cb)(void *arg, const struct au_quota_usage *u), void *arg,
+                         struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "SELECT dataset, hour, records, bytes, requests FROM aurum_quota_usage"
+                   " WHERE hour >= ?1 ORDER BY hour DESC, dataset",
+                   &q, err, "list quota usage");
+  if (rc)
+    return rc;
+  bind_time_text(q, 1, since == AU_TIME_NONE ? 0 : hour_floor(since));
+  struct au_quota_usage u;
+  int src;
+  while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+    fill_quota(q, &u);
+    if ((rc = cb(arg, &u)) != 0)
+      break;
+  }
+  if (rc == 0 && src != SQLITE_DONE)
+    rc = fail(s, err, src, "list quota usage");
+  sqlite3_finalize(q);
+  return rc;
+}
+
 static void sq_close(struct au_store *st) {
   struct sq *s = (struct sq *)st;
   if (!s)
@@ -1149,4 +1691,19 @@ const struct au_store_ops au_store_sqlite = {
     .lock = sq_lock,
     .unlock = sq_unlock,
     .count_rows = sq_count_rows,
+    .commit_chunk = sq_commit_chunk,
+    .job_create = sq_job_create,
+    .job_find = sq_job_find,
+    .job_get = sq_job_get,
+    .job_list = sq_job_list,
+    .job_set_status = sq_job_set_status,
+    .job_retry = sq_job_retry,
+    .chunk_list = sq_chunk_list,
+    .chunk_claim = sq_chunk_claim,
+    .chunk_renew = sq_chunk_renew,
+    .chunk_fail = sq_chunk_fail,
+    .chunk_release = sq_chunk_release,
+    .quota_add = sq_quota_add,
+    .quota_get = sq_quota_get,
+    .quota_list = sq_quota_list,
 };

@@ -56,6 +56,59 @@ struct au_run_record {
   const char *error;
 };
 
+/* --- backfill jobs, chunks and quota usage (see docs/backfill.md) ---------------- */
+
+/* A backfill job: one table, a range of trade days, planned into chunks. Statuses:
+ * "running" (claimable), "done", "failed" (some chunk failed, none left to run),
+ * "cancelled". */
+struct au_job {
+  int64_t id;
+  char table_key[160];  /* qualified table, "aeso.pool_price" */
+  au_time range_start, range_end;
+  int chunk_days;
+  int priority;         /* higher first */
+  int max_attempts;     /* per chunk */
+  int max_concurrent;   /* running chunks of this table across all workers; 0 = no limit */
+  char status[16];
+  au_time created_at, updated_at;
+  /* filled by job_get / job_list / job_find */
+  int64_t n_chunks, n_pending, n_running, n_done, n_failed;
+  uint64_t rows;        /* sum over done chunks */
+};
+
+/* A chunk: [range_start, range_end) of one job. Statuses: "pending", "running", "done",
+ * "failed". attempts counts claims; a claim of a running chunk whose lease expired is a
+ * new attempt. not_before delays a pending chunk (retry backoff, quota wait). */
+struct au_chunk {
+  int64_t id, job_id;
+  int seq;              /* 0-based position in the job's plan */
+  au_time range_start, range_end;
+  char status[16];
+  int attempts;
+  uint64_t rows;
+  char last_error[512];
+  char worker[128];     /* "host:pid:thread" of the lease holder (or last holder) */
+  au_time lease_until, not_before, finished_at; /* AU_TIME_NONE when unset */
+};
+
+struct au_chunk_range {
+  au_time start, end;
+};
+
+/* A chunk completion recorded by commit_chunk in the same transaction as the rows. */
+struct au_chunk_done {
+  int64_t chunk_id;
+  uint64_t rows;
+  const char *worker;   /* only recorded while the chunk is still running under worker */
+};
+
+/* Usage of one dataset (qualified table) in one hour of the real clock. */
+struct au_quota_usage {
+  char dataset[160];
+  au_time hour;         /* hour start, UTC */
+  uint64_t records, bytes, requests;
+};
+
 struct au_store;
 
 struct au_store_ops {
@@ -85,6 +138,63 @@ struct au_store_ops {
   void (*unlock)(struct au_store *s, const char *key);
   /* Count rows of a destination table (for reports and tests); -1 on error. */
   int64_t (*count_rows)(struct au_store *s, const struct au_table_ref *t, struct au_err *err);
+
+  /* --- optional: backfill jobs (a store that leaves these NULL has no job support).
+   * All times are the real clock (never AURUM_NOW). Ops returning one object return
+   * AU_E_NOTFOUND when there is none. */
+  /* Like commit (up may be NULL: no state change), and in the SAME transaction mark the
+   * chunk done with its row count - but only while it is still "running" under
+   * done->worker (a worker that lost its lease records nothing; the rows, being
+   * idempotent upserts, are committed either way). So a chunk is "done" exactly when
+   * its rows are committed. */
+  int (*commit_chunk)(struct au_store *s, const struct au_state_update *up,
+                      const struct au_chunk_done *done, struct au_err *err);
+  /* Record a job (fills job->id, status "running") and its chunks in one transaction. */
+  int (*job_create)(struct au_store *s, struct au_job *job, const struct au_chunk_range *chunks,
+                    size_t n, struct au_err *err);
+  /* The newest unfinished ("running" or "failed") job of table_key over exactly
+   * [start, end). */
+  int (*job_find)(struct au_store *s, const char *table_key, au_time start, au_time end,
+                  struct au_job *out, struct au_err *err);
+  int (*job_get)(struct au_store *s, int64_t id, struct au_job *out, struct au_err *err);
+  /* Every job, newest first. */
+  int (*job_list)(struct au_store *s, int (*cb)(void *arg, const struct au_job *j), void *arg,
+                  struct au_err *err);
+  int (*job_set_status)(struct au_store *s, int64_t id, const char *status, struct au_err *err);
+  /* Failed chunks back to pending with attempts 0; the job back to "running".
+   * *requeued (may be NULL) gets the number of chunks requeued. */
+  int (*job_retry)(struct au_store *s, int64_t id, uint64_t *requeued, struct au_err *err);
+  /* The job's chunks in plan order. */
+  int (*chunk_list)(struct au_store *s, int64_t job_id,
+                    int (*cb)(void *arg, const struct au_chunk *c), void *arg, struct au_err *err);
+  /* Atomically claim one chunk of a "running" job (job_id 0: any job, highest priority
+   * first, then oldest job, then plan order): a pending chunk whose not_before has passed,
+   * or a running chunk whose lease expired; skipped while the table already has
+   * max_concurrent chunks running under live leases. The claim sets status "running",
+   * attempts + 1, worker, lease_until = now + lease. */
+  int (*chunk_claim)(struct au_store *s, int64_t job_id, const char *worker, double lease_seconds,
+                     struct au_chunk *out, struct au_err *err);
+  /* Extend the lease; AU_E_NOTFOUND when the chunk is no longer running under worker. */
+  int (*chunk_renew)(struct au_store *s, int64_t chunk_id, const char *worker,
+                     double lease_seconds, struct au_err *err);
+  /* A failed attempt: back to "pending" not before retry_at, or (retry_at == AU_TIME_NONE)
+   * "failed" for good; the error is kept in last_error. Only while held by worker. */
+  int (*chunk_fail)(struct au_store *s, int64_t chunk_id, const char *worker, const char *error,
+                    au_time retry_at, struct au_err *err);
+  /* Give a running chunk back without counting the attempt (cancel, quota wait, a dead
+   * holder): "pending" not before not_before (AU_TIME_NONE: at once). worker NULL releases
+   * whoever holds it. */
+  int (*chunk_release)(struct au_store *s, int64_t chunk_id, const char *worker,
+                       au_time not_before, struct au_err *err);
+  /* Quota usage per dataset and hour (hour = start of the hour, UTC). */
+  int (*quota_add)(struct au_store *s, const char *dataset, au_time hour, uint64_t records,
+                   uint64_t bytes, uint64_t requests, struct au_err *err);
+  int (*quota_get)(struct au_store *s, const char *dataset, au_time hour,
+                   struct au_quota_usage *out, struct au_err *err); /* zeros when none */
+  /* Usage rows with hour >= since, newest first. */
+  int (*quota_list)(struct au_store *s, au_time since,
+                    int (*cb)(void *arg, const struct au_quota_usage *u), void *arg,
+                    struct au_err *err);
 };
 
 struct au_store {
