@@ -4,11 +4,12 @@
 
 #include <string.h>
 
-/* Weak so a build without librdkafka still links. */
-extern const struct au_sink_ops au_sink_kafka __attribute__((weak));
+/* Strong, so the static library's kafka.o is linked in (kafka.c defines a stub that
+ * reports "no librdkafka" in builds without it). */
+extern const struct au_sink_ops au_sink_kafka;
 
 const struct au_sink_ops *au_sink_find(const char *name) {
-  if (strcmp(name, "kafka") == 0 && &au_sink_kafka != NULL)
+  if (strcmp(name, "kafka") == 0)
     return &au_sink_kafka;
   return NULL;
 }

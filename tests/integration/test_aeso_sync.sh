@@ -44,6 +44,15 @@ tail -n +2 "$T_DIR/x.csv" | cut -d, -f1-4 | awk -F, -v OFS=, '{for(i=2;i<=NF;i++
 if diff -q "$T_DIR/store.csv" "$T_DIR/extract.csv" >/dev/null; then ok "store == extract (values)"; else
   fail "store != extract"; diff "$T_DIR/store.csv" "$T_DIR/extract.csv" | head -5; fi
 
+# DST: Alberta's fall-back day has 25 hours, the spring-forward day 23, each a distinct UTC hour
+fall=$("$AURUM" extract aeso.pool_price --start 2024-11-03 --end 2024-11-04 --format csv 2>/dev/null | tail -n +2 | cut -d, -f1)
+check_eq "fall-back day 2024-11-03 has 25 hours" "$(echo "$fall" | sort -u | wc -l)" 25
+check_eq "fall-back day starts at 06:00Z (00:00 MDT)" "$(echo "$fall" | head -1)" "2024-11-03T06:00:00Z"
+check_eq "fall-back day ends at 06:00Z next day (23:00 MST)" "$(echo "$fall" | tail -1)" "2024-11-04T06:00:00Z"
+spring=$("$AURUM" extract aeso.pool_price --start 2024-03-10 --end 2024-03-11 --format csv 2>/dev/null | tail -n +2 | cut -d, -f1)
+check_eq "spring-forward day 2024-03-10 has 23 hours" "$(echo "$spring" | sort -u | wc -l)" 23
+check_eq "spring-forward day ends at 05:00Z (23:00 MDT)" "$(echo "$spring" | tail -1)" "2024-03-11T05:00:00Z"
+
 # --- re-sync at the same clock changes nothing ---
 out=$("$AURUM" $cfg sync aeso.pool_price 2>/dev/null)
 check_contains "re-sync: nothing inserted or updated" "$out" "inserted 0, updated 0"

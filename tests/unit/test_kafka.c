@@ -1,0 +1,341 @@
+/* test_kafka.c - Kafka record encoding (topic, key, event id, JSON, Confluent Avro decoded
+ * with avro-c against the shipped schemas/lmp.avsc) and the sink itself against an
+ * in-process librdkafka mock cluster: delivery, injected produce errors, retry without
+ * duplicates, read back with a consumer. */
+#include "core/au.h"
+#include "au_test.h"
+#include "core/err.h"
+#include "core/uuid.h"
+#include "sinks/avro.h"
+#include "sinks/sink.h"
+#include "sources/canonical.h"
+#include "sources/source.h"
+#include "store/store.h"
+
+#include <unistd.h>
+
+#ifdef AU_HAVE_AVRO
+#include <avro.h>
+#endif
+#ifdef AU_HAVE_RDKAFKA
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#endif
+
+static const char *schema_dir(void) {
+  static char p[1024];
+  snprintf(p, sizeof(p), "%s/../../schemas", getenv("AU_TEST_DATA") ? getenv("AU_TEST_DATA") : "tests/data");
+  return p;
+}
+
+/* A canonical LMP row: DAM, node, hour h of 2024-01-01 (UTC). */
+static void lmp_row(struct au_batch *b, const char *node, int h, double lmp, bool null_parts) {
+  au_batch_add_row(b);
+  au_batch_set_time(b, AU_LMP_START, au_time_utc(2024, 1, 1, h, 0, 0));
+  au_batch_set_time(b, AU_LMP_END, au_time_utc(2024, 1, 1, h + 1, 0, 0));
+  au_batch_set_text(b, AU_LMP_LOC_ID, node, strlen(node));
+  au_batch_set_text(b, AU_LMP_LOC_TYPE, "NODE", 4);
+  au_batch_set_double(b, AU_LMP_LMP, lmp);
+  if (!null_parts) {
+    au_batch_set_double(b, AU_LMP_ENERGY, lmp - 1.5);
+    au_batch_set_double(b, AU_LMP_CONG, 1.0);
+    au_batch_set_double(b, AU_LMP_LOSS, 0.5);
+  }
+  au_lmp_set_meta(b, "CAISO", "DAM", "USD/MWh", "America/Los_Angeles", 60, au_time_utc(2024, 1, 2, 3, 4, 5) + 123456);
+}
+
+TEST(default_topic) {
+  char t[256];
+  au_kafka_default_topic("caiso", "lmp_dam", t, sizeof(t));
+  CHECK_EQ_STR(t, "ingestion.market.caiso.lmp.dam.raw.v1");
+  au_kafka_default_topic("aeso", "pool_price", t, sizeof(t));
+  CHECK_EQ_STR(t, "ingestion.market.aeso.pool_price.raw.v1");
+  au_kafka_default_topic("pjm", "lmp_rt", t, sizeof(t));
+  CHECK_EQ_STR(t, "ingestion.market.pjm.lmp.rt.raw.v1");
+  au_kafka_default_topic("CAISO", "LMP_RTPD", t, sizeof(t));
+  CHECK_EQ_STR(t, "ingestion.market.caiso.lmp.rtpd.raw.v1");
+  au_kafka_default_topic("ercot", "load_forecast", t, sizeof(t));
+  CHECK_EQ_STR(t, "ingestion.market.ercot.load_forecast.raw.v1");
+  CHECK(au_kafka_topic_valid("ingestion.market.caiso.lmp.dam.raw.v1"));
+  CHECK(!au_kafka_topic_valid("bad topic"));
+  CHECK(!au_kafka_topic_valid(".."));
+  CHECK(!au_kafka_topic_valid(""));
+}
+
+TEST(key_event_id_json) {
+  struct au_batch *b = au_batch_new(&au_lmp_schema, 4);
+  lmp_row(b, "TH_NP15\"GEN", 8, 42.25, true);
+  int kc[8];
+  int nk = au_schema_key_cols(&au_lmp_schema, kc, 8);
+  struct au_buf k = AU_BUF_INIT(0), v = AU_BUF_INIT(0);
+  CHECK_EQ_INT(au_kafka_key(b, 0, kc, nk, &k), 0);
+  CHECK_EQ_STR(k.ptr, "[\"DAM\",\"TH_NP15\\\"GEN\",\"2024-01-01T08:00:00Z\"]");
+  struct au_envelope env = {"caiso", "lmp_dam", "default", 1, AU_LMP_START};
+  char id[37], want[37];
+  au_kafka_event_id(&env, k.ptr, k.len, id);
+  char name[256];
+  int n = snprintf(name, sizeof(name), "caiso.lmp_dam\n%s", k.ptr);
+  au_uuid_v5(au_uuid_ns_aurum, name, (size_t)n, want);
+  CHECK_EQ_STR(id, want);
+  CHECK_EQ_INT(id[14], '5');
+  /* same key, another run: same id; another key: another id */
+  char id2[37];
+  au_kafka_event_id(&env, k.ptr, k.len, id2);
+  CHECK_EQ_STR(id, id2);
+  au_kafka_event_id(&env, "[\"x\"]", 5, id2);
+  CHECK(strcmp(id, id2) != 0);
+
+  CHECK_EQ_INT(au_kafka_json_value(&env, b, 0, id, &v), 0);
+  char exp[1024];
+  snprintf(exp, sizeof(exp),
+           "{\"event_id\":\"%s\",\"occurred_at\":\"2024-01-01T08:00:00Z\",\"tenant_id\":\"default\","
+           "\"schema_version\":1,\"producer\":\"aurum/" AU_VERSION "\","
+           "\"interval_start_utc\":\"2024-01-01T08:00:00Z\",\"interval_end_utc\":\"2024-01-01T09:00:00Z\","
+           "\"iso_code\":\"CAISO\",\"iso_market\":\"DAM\",\"location_id\":\"TH_NP15\\\"GEN\","
+           "\"location_name\":null,\"location_type\":\"NODE\",\"lmp\":42.25,\"energy\":null,\"congestion\":null,"
+           "\"loss\":null,\"ghg\":null,\"iso_unit\":\"USD/MWh\",\"iso_timezone\":\"America/Los_Angeles\","
+           "\"iso_interval_minutes\":60,\"ingestion_time\":\"2024-01-02T03:04:05.123456Z\"}",
+           id);
+  CHECK_EQ_STR(v.ptr, exp);
+  au_buf_release(&k);
+  au_buf_release(&v);
+  au_batch_free(b);
+}
+
+TEST(avro_plan_checks) {
+  struct au_err err = AU_ERR_INIT;
+  struct au_avro_plan *p = NULL;
+  struct au_buf g = AU_BUF_INIT(0);
+  CHECK_EQ_INT(au_avro_schema_gen(&au_lmp_schema, "lmp", "aurum.market.canonical", &g), 0);
+  /* the shipped file is what the generator produces (regenerate both together) */
+  char path[1200];
+  snprintf(path, sizeof(path), "%s/lmp.avsc", schema_dir());
+  size_t len;
+  char *shipped = au_test_read_file(path, &len);
+  CHECK_EQ_STR(g.ptr, shipped);
+  CHECK_EQ_INT(au_avro_plan_new(shipped, len, &au_lmp_schema, &p, &err), 0);
+  au_avro_plan_free(p);
+  /* the pool price schema does not fit the LMP table */
+  snprintf(path, sizeof(path), "%s/aeso.pool_price.avsc", schema_dir());
+  char *pp = au_test_read_file(path, &len);
+  CHECK_EQ_INT(au_avro_plan_new(pp, len, &au_lmp_schema, &p, &err), AU_E_CONFIG);
+  CHECK(strstr(err.msg, "not a column") != NULL);
+  /* a nullable column needs a union; a type must match */
+  au_err_clear(&err);
+  char *bad = strdup(shipped);
+  char *q = strstr(bad, "\"name\": \"lmp\",\n      \"type\": [\n        \"null\",\n        \"double\"\n      ]");
+  CHECK(q != NULL);
+  if (q) {
+    memcpy(strstr(q, "\"double\""), "\"string\"", 8);
+    CHECK_EQ_INT(au_avro_plan_new(bad, strlen(bad), &au_lmp_schema, &p, &err), AU_E_CONFIG);
+    CHECK(strstr(err.msg, "field lmp: type does not match") != NULL);
+  }
+  au_err_clear(&err);
+  const char *empty = "{\"type\":\"record\",\"name\":\"x\",\"fields\":[]}";
+  CHECK_EQ_INT(au_avro_plan_new(empty, strlen(empty), &au_lmp_schema, &p, &err), AU_E_CONFIG);
+  CHECK(strstr(err.msg, "has no field") != NULL);
+  au_err_clear(&err);
+  CHECK_EQ_INT(au_avro_plan_new("{\"type\":", 8, &au_lmp_schema, &p, &err), AU_E_PARSE);
+  free(bad);
+  free(pp);
+  free(shipped);
+  au_buf_release(&g);
+}
+
+TEST(avro_value_decodes) {
+#ifdef AU_HAVE_AVRO
+  char path[1200];
+  snprintf(path, sizeof(path), "%s/lmp.avsc", schema_dir());
+  size_t len;
+  char *text = au_test_read_file(path, &len);
+  struct au_err err = AU_ERR_INIT;
+  struct au_avro_plan *p = NULL;
+  CHECK_EQ_INT(au_avro_plan_new(text, len, &au_lmp_schema, &p, &err), 0);
+  struct au_batch *b = au_batch_new(&au_lmp_schema, 4);
+  lmp_row(b, "SP15", 23, -12.5, false);
+  lmp_row(b, "NP15", 0, 1e300, true);
+  struct au_envelope env = {"caiso", "lmp_dam", "t1", 3, AU_LMP_START};
+  avro_schema_t sch;
+  CHECK_EQ_INT(avro_schema_from_json_length(text, len, &sch), 0);
+  avro_value_iface_t *iface = avro_generic_class_from_schema(sch);
+  for (size_t r = 0; r < 2; r++) {
+    struct au_buf v = AU_BUF_INIT(0);
+    CHECK_EQ_INT(au_avro_value(p, 0x01020304u, &env, b, r, "01234567-89ab-5def-8123-456789abcdef", &v, &err), 0);
+    CHECK_EQ_INT((unsigned char)v.ptr[0], 0);
+    CHECK_EQ_INT((unsigned char)v.ptr[1], 1);
+    CHECK_EQ_INT((unsigned char)v.ptr[4], 4);
+    avro_value_t rec, f, br;
+    avro_generic_value_new(iface, &rec);
+    avro_reader_t rd = avro_reader_memory(v.ptr + 5, (int64_t)v.len - 5);
+    CHECK_EQ_INT(avro_value_read(rd, &rec), 0);
+    size_t dsz = 0;
+    avro_value_sizeof(&rec, &dsz);
+    CHECK_EQ_INT(dsz, v.len - 5); /* the datum is exactly the bytes after the header */
+    const char *s;
+    size_t sl;
+    int64_t l;
+    int32_t i32;
+    double d;
+    avro_value_get_by_name(&rec, "event_id", &f, NULL);
+    avro_value_get_string(&f, &s, &sl);
+    CHECK_EQ_STR(s, "01234567-89ab-5def-8123-456789abcdef");
+    avro_value_get_by_name(&rec, "tenant_id", &f, NULL);
+    avro_value_get_string(&f, &s, &sl);
+    CHECK_EQ_STR(s, "t1");
+    avro_value_get_by_name(&rec, "schema_version", &f, NULL);
+    avro_value_get_int(&f, &i32);
+    CHECK_EQ_INT(i32, 3);
+    avro_value_get_by_name(&rec, "occurred_at", &f, NULL);
+    avro_value_get_long(&f, &l);
+    CHECK_EQ_INT(l, au_batch_int(b, r, AU_LMP_START));
+    avro_value_get_by_name(&rec, "ingestion_time", &f, NULL);
+    avro_value_get_long(&f, &l);
+    CHECK_EQ_INT(l, au_time_utc(2024, 1, 2, 3, 4, 5) + 123456);
+    avro_value_get_by_name(&rec, "location_id", &f, NULL);
+    avro_value_get_string(&f, &s, &sl);
+    CHECK_EQ_STR(s, r == 0 ? "SP15" : "NP15");
+    avro_value_get_by_name(&rec, "lmp", &f, NULL);
+    int disc;
+    avro_value_get_discriminant(&f, &disc);
+    CHECK_EQ_INT(disc, 1);
+    avro_value_get_current_branch(&f, &br);
+    avro_value_get_double(&br, &d);
+    CHECK(d == (r == 0 ? -12.5 : 1e300));
+    avro_value_get_by_name(&rec, "energy", &f, NULL);
+    avro_value_get_discriminant(&f, &disc);
+    CHECK_EQ_INT(disc, r == 0 ? 1 : 0);
+    avro_value_get_by_name(&rec, "location_name", &f, NULL);
+    avro_value_get_discriminant(&f, &disc);
+    CHECK_EQ_INT(disc, 0);
+    avro_value_get_by_name(&rec, "iso_interval_minutes", &f, NULL);
+    avro_value_get_long(&f, &l);
+    CHECK_EQ_INT(l, 60);
+    avro_reader_free(rd);
+    avro_value_decref(&rec);
+    au_buf_release(&v);
+  }
+  /* NULL in a non-nullable column is an error with the row */
+  au_batch_add_row(b);
+  struct au_buf v = AU_BUF_INIT(0);
+  CHECK_EQ_INT(au_avro_value(p, 1, &env, b, 2, "01234567-89ab-5def-8123-456789abcdef", &v, &err), AU_E_INVAL);
+  CHECK(strstr(err.msg, "row 3") != NULL);
+  au_buf_release(&v);
+  avro_value_iface_decref(iface);
+  avro_schema_decref(sch);
+  au_batch_free(b);
+  au_avro_plan_free(p);
+  free(text);
+#endif
+}
+
+#ifdef AU_HAVE_RDKAFKA
+/* Messages in topic: the sum of the partitions' high watermarks. */
+static long topic_count(const char *bs, const char *topic) {
+  char es[256];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", bs, es, sizeof(es));
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, es, sizeof(es));
+  long total = 0;
+  for (int p = 0; p < 4; p++) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return -1;
+    total += (long)(hi - lo);
+  }
+  rd_kafka_destroy(rk);
+  return total;
+}
+#endif
+
+TEST(sink_against_mock_cluster) {
+#ifdef AU_HAVE_RDKAFKA
+  char es[256];
+  rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+  rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, es, sizeof(es));
+  rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
+  const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+  rd_kafka_mock_topic_create(mc, "t.unit", 4, 3);
+
+  struct au_opts g = {0}, t = {0};
+  au_opts_set(&g, "bootstrap_servers", bs);
+  au_opts_set(&g, "properties.message.timeout.ms", "5000");
+  au_opts_set(&t, "topic", "t.unit");
+  struct au_table_ref ref = {"caiso.lmp_dam", "caiso_lmp_dam", &au_lmp_schema, AU_LMP_INGEST};
+  struct au_sink_info info = {"caiso", "lmp_dam", &ref, &g, &t};
+  const struct au_sink_ops *ops = au_sink_find("kafka");
+  CHECK(ops != NULL);
+  struct au_sink *s = NULL;
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(ops->open(&info, &s, &err), 0);
+  if (s) {
+    struct au_batch *b = au_batch_new(&au_lmp_schema, 2000);
+    uint8_t mask[2000];
+    char node[32];
+    for (int i = 0; i < 2000; i++) {
+      snprintf(node, sizeof(node), "N%d", i % 500);
+      lmp_row(b, node, i / 500, i * 0.25, i % 3 == 0);
+      mask[i] = i % 4 == 3 ? AU_ROW_UNCHANGED : i % 4 == 2 ? AU_ROW_UPDATED : AU_ROW_INSERTED;
+    }
+    /* batch 1: 1500 changed rows */
+    CHECK_EQ_INT(ops->write(s, b, mask, &err), 0);
+    CHECK_EQ_INT(ops->flush(s, &err), 0);
+    /* batch 2: the unchanged rows, with produce requests failing (not retriable): the
+     * flush fails, the retry re-sends only what was not delivered */
+    for (int i = 0; i < 2000; i++)
+      mask[i] = mask[i] == AU_ROW_UNCHANGED ? AU_ROW_INSERTED : AU_ROW_UNCHANGED;
+    rd_kafka_mock_push_request_errors(mc, 0, 2, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    CHECK_EQ_INT(ops->write(s, b, mask, &err), 0);
+    int rc = ops->flush(s, &err);
+    CHECK_EQ_INT(rc, AU_E_SINK);
+    CHECK(err.retryable);
+    CHECK(strstr(err.msg, "not delivered") != NULL);
+    /* the pipeline's retry: write + flush again after a pause until it succeeds */
+    int attempts = 1;
+    do {
+      au_err_clear(&err);
+      usleep(300000);
+      attempts++;
+      rc = ops->write(s, b, mask, &err);
+      if (rc == 0)
+        rc = ops->flush(s, &err);
+    } while (rc != 0 && attempts < 30);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(attempts >= 2);
+    /* retriable errors are absorbed by the idempotent producer */
+    rd_kafka_mock_push_request_errors(mc, 0, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+    for (int i = 0; i < 2000; i++)
+      mask[i] = AU_ROW_UNCHANGED;
+    au_batch_clear(b);
+    for (int i = 0; i < 100; i++) {
+      snprintf(node, sizeof(node), "M%d", i);
+      lmp_row(b, node, 1, i, false);
+    }
+    CHECK_EQ_INT(ops->write(s, b, NULL, &err), 0);
+    CHECK_EQ_INT(ops->flush(s, &err), 0);
+    ops->close(s);
+    au_batch_free(b);
+    /* 2100 distinct records were written: exactly 2100 messages, none lost or repeated */
+    CHECK_EQ_INT(topic_count(bs, "t.unit"), 2100);
+  }
+  /* configuration errors */
+  au_opts_set(&t, "format", "xml");
+  au_err_clear(&err);
+  CHECK_EQ_INT(ops->open(&info, &s, &err), AU_E_CONFIG);
+  au_opts_set(&t, "format", "json");
+  au_opts_set(&t, "properties.enable.idempotence", "false");
+  au_err_clear(&err);
+  CHECK_EQ_INT(ops->open(&info, &s, &err), AU_E_CONFIG);
+  CHECK(strstr(err.msg, "idempotent") != NULL);
+  au_opts_release(&g);
+  au_opts_release(&t);
+  rd_kafka_mock_cluster_destroy(mc);
+  rd_kafka_destroy(mrk);
+  rd_kafka_wait_destroyed(5000);
+#endif
+}
+
+TEST_LIST{T(default_topic), T(key_event_id_json), T(avro_plan_checks), T(avro_value_decodes),
+          T(sink_against_mock_cluster)};
+AU_TEST_MAIN()
