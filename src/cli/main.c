@@ -20,7 +20,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  sync [TABLE...]        incremental sync of tables into the store (all configured if none)\n"
-    "  extract TABLE          fetch a window and print it (csv, jsonl) without storing\n"
+    "  extract TABLE          fetch a window and print it (csv, jsonl, events) without storing\n"
     "  sources [NAME]         list sources and tables: columns, types, keys, cursor\n"
     "  state [reset TABLE]    show watermarks and last runs; reset a table's watermark\n"
     "  backfill TABLE --start D --end D  load history in resumable, concurrent chunks\n"
