@@ -13,7 +13,11 @@
  * write (under an advisory transaction lock, so concurrent writers do not race).
  *
  * A write (SCD type 1, same rules as sqlite.c):
- *   1. COPY the batch (text format, straight from the columns) into a session TEMP
+ *   0. fast path (no key repeated in the batch, every column of aurum's type, and the
+ *      previous batch found no existing key): binary COPY of the rows, sorted by key,
+ *      straight into the table under a savepoint - success means every row was new
+ *      ("inserted"); a unique violation rolls back to the savepoint and continues with 1;
+ *   1. COPY the batch (binary, key-sorted, see copy_binary) into a session TEMP
  *      staging table "aurum_stage_N" (rn = batch row, occ = occurrence of the key in
  *      the batch) - ON COMMIT DELETE ROWS, truncated when reused in one transaction;
  *   2. per key occurrence round (a key repeated in one batch is merged in batch order,
@@ -30,6 +34,11 @@
  *      statement snapshot instead of xmax.
  * Equal sequence with different values updates (>=), as in SQLite. The watermark is
  * upserted with GREATEST() in the same transaction as the rows (commit).
+ *
+ * Backfill jobs (migration 3: aurum_backfill_jobs, aurum_backfill_chunks,
+ * aurum_quota_usage): a work queue claimed with FOR UPDATE SKIP LOCKED under leases on
+ * the server's clock; commit_chunk marks the chunk done in the rows' transaction. See the
+ * section "backfill jobs" below.
  *
  * Locks: pg_try_advisory_lock(hashtext('aurum.sync:' || key)) on the store's session,
  * polled until the timeout. Errors: SQLSTATE class 08, 40001, 40P01, 57P0x, 53300 and a
@@ -77,8 +86,7 @@ struct migration {
   const char *sql;
 };
 
-/* Append new migrations at the end; never edit an applied one. Version 3+ is where the
- * backfill work queue (jobs/chunks) will go. */
+/* Append new migrations at the end; never edit an applied one. */
 static const struct migration migrations[] = {
     {1, "CREATE TABLE IF NOT EXISTS aurum_state("
         " table_key text PRIMARY KEY,"
@@ -101,6 +109,47 @@ static const struct migration migrations[] = {
     {2, "ALTER TABLE aurum_state ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL"
         " DEFAULT now();"
         "CREATE INDEX IF NOT EXISTS aurum_runs_status ON aurum_runs(status, id);"},
+    /* backfill jobs, their chunks (a work queue with leases) and quota usage per hour;
+     * the same tables and columns as sqlite.c's migration 2 */
+    {3, "CREATE TABLE IF NOT EXISTS aurum_backfill_jobs("
+        " id bigserial PRIMARY KEY,"
+        " table_key text NOT NULL,"
+        " range_start timestamptz NOT NULL,"
+        " range_end timestamptz NOT NULL,"
+        " chunk_days integer NOT NULL,"
+        " priority integer NOT NULL DEFAULT 0,"
+        " max_attempts integer NOT NULL DEFAULT 3,"
+        " max_concurrent integer NOT NULL DEFAULT 0,"
+        " status text NOT NULL,"
+        " created_at timestamptz NOT NULL DEFAULT now(),"
+        " updated_at timestamptz NOT NULL DEFAULT now());"
+        "CREATE INDEX IF NOT EXISTS aurum_backfill_jobs_find"
+        " ON aurum_backfill_jobs(table_key, range_start, range_end);"
+        "CREATE TABLE IF NOT EXISTS aurum_backfill_chunks("
+        " id bigserial PRIMARY KEY,"
+        " job_id bigint NOT NULL REFERENCES aurum_backfill_jobs(id) ON DELETE CASCADE,"
+        " seq integer NOT NULL,"
+        " range_start timestamptz NOT NULL,"
+        " range_end timestamptz NOT NULL,"
+        " status text NOT NULL DEFAULT 'pending',"
+        " attempts integer NOT NULL DEFAULT 0,"
+        " rows bigint NOT NULL DEFAULT 0,"
+        " last_error text,"
+        " worker text,"
+        " lease_until timestamptz,"
+        " not_before timestamptz,"
+        " started_at timestamptz,"
+        " finished_at timestamptz,"
+        " UNIQUE(job_id, range_start));"
+        "CREATE INDEX IF NOT EXISTS aurum_backfill_chunks_claim"
+        " ON aurum_backfill_chunks(status, job_id, seq);"
+        "CREATE TABLE IF NOT EXISTS aurum_quota_usage("
+        " dataset text NOT NULL,"
+        " hour timestamptz NOT NULL,"
+        " records bigint NOT NULL DEFAULT 0,"
+        " bytes bigint NOT NULL DEFAULT 0,"
+        " requests bigint NOT NULL DEFAULT 0,"
+        " PRIMARY KEY(dataset, hour));"},
 };
 
 /* --- store object -------------------------------------------------------------- */
@@ -120,6 +169,8 @@ struct tcache {
   char *qschema;        /* quoted schema or NULL */
   char *tname;          /* bare table name */
   char **qcol;          /* quoted column names */
+  bool types_ok;        /* every column has exactly aurum's type: binary COPY into it */
+  bool try_direct;      /* next batch: try COPY straight into the table (see pg_write) */
   int stage_id;         /* aurum_stage_<id> */
   bool stage_exists;    /* created in this session (and committed or in this tx) */
   bool stage_new_in_tx; /* created in the open transaction */
@@ -274,6 +325,11 @@ static const char *sql_type(enum au_type t) {
     break;
   }
   return "text";
+}
+
+/* sql_type() as format_type() prints it. */
+static const char *sql_type_name(enum au_type t) {
+  return t == AU_T_TIME || t == AU_T_TIMESTAMP ? "timestamp with time zone" : sql_type(t);
 }
 
 static int check_ref(const struct au_table_ref *t, struct au_err *err) {
@@ -570,6 +626,8 @@ static struct tcache *tc_bind(struct pg *s, const struct au_table_ref *t) {
     tc->qcol[c] = quote_ident(s, sc->cols[c].name, strlen(sc->cols[c].name));
   /* a schema change recreates the staging table under a new name */
   tc->stage_id = ++s->next_stage;
+  tc->try_direct = true;
+  tc->types_ok = false; /* until ensure_table has looked */
   tc->stage_exists = false;
   return tc;
 }
@@ -598,14 +656,18 @@ static const char *regname(const struct tcache *tc) { return tc->qtable; }
 
 struct colinfo {
   char **names;
+  char **types; /* format_type() */
   bool *notnull;
   size_t n;
 };
 
 static void colinfo_free(struct colinfo *ci) {
-  for (size_t i = 0; i < ci->n; i++)
+  for (size_t i = 0; i < ci->n; i++) {
     free(ci->names[i]);
+    free(ci->types[i]);
+  }
   free(ci->names);
+  free(ci->types);
   free(ci->notnull);
   memset(ci, 0, sizeof(*ci));
 }
@@ -625,16 +687,19 @@ static int inspect(struct pg *s, const struct tcache *tc, struct colinfo *ci, ch
   if (!*relkind)
     return 0;
   r = exec_params(s,
-                  "SELECT attname, attnotnull FROM pg_attribute WHERE attrelid = to_regclass($1)"
+                  "SELECT attname, attnotnull, format_type(atttypid, atttypmod) FROM pg_attribute"
+                  " WHERE attrelid = to_regclass($1)"
                   " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
                   1, v, err, "inspect columns");
   if (!r)
     return AU_E_STORE;
   int n = PQntuples(r);
   ci->names = au_xcalloc((size_t)n + 1, sizeof(char *));
+  ci->types = au_xcalloc((size_t)n + 1, sizeof(char *));
   ci->notnull = au_xcalloc((size_t)n + 1, sizeof(bool));
   for (int i = 0; i < n; i++) {
     ci->names[i] = au_xstrdup(PQgetvalue(r, i, 0));
+    ci->types[i] = au_xstrdup(PQgetvalue(r, i, 2));
     ci->notnull[i] = PQgetvalue(r, i, 1)[0] == 't';
   }
   ci->n = (size_t)n;
@@ -780,7 +845,15 @@ static int pg_ensure_table(struct au_store *st, const struct au_table_ref *t,
       PQclear(r);
     }
     tc->layout = lay;
+    tc->types_ok = true;
   } else {
+    /* binary COPY straight into the table only when every column has aurum's type */
+    tc->types_ok = true;
+    for (int c = 0; c < sc->ncols; c++)
+      for (size_t i = 0; i < ci.n; i++)
+        if (strcmp(ci.names[i], sc->cols[c].name) == 0 &&
+            strcmp(ci.types[i], sql_type_name(sc->cols[c].type)) != 0)
+          tc->types_ok = false;
     tc->layout = relkind == 'p' ? L_PARTITIONED : (is_hypertable(s, tc) ? L_HYPERTABLE : L_PLAIN);
     tc->part_col = tc->layout == L_PLAIN ? -1 : part;
     if (tc->layout != L_PLAIN && part < 0)
@@ -970,104 +1043,10 @@ static int ensure_partitions(struct pg *s, struct tcache *tc, const int32_t *mon
 
 /* --- COPY -------------------------------------------------------------------- */
 
-/* Fast exact text of a double: values with at most 6 decimals that round-trip are
- * printed directly (m / 10^6 is correctly rounded, as is the server's parse of the same
- * decimal), others with %.17g. */
-static size_t fmt_double(double v, char *out) {
-  if (isnan(v))
-    return (size_t)sprintf(out, "NaN");
-  if (isinf(v))
-    return (size_t)sprintf(out, v > 0 ? "Infinity" : "-Infinity");
-  double sc = v * 1e6;
-  if (fabs(sc) < 9.0e15) {
-    long long m = llround(sc);
-    if ((double)m / 1e6 == v) {
-      char *p = out;
-      unsigned long long a;
-      if (m < 0) {
-        *p++ = '-';
-        a = (unsigned long long)(-m);
-      } else {
-        a = (unsigned long long)m;
-        if (v == 0 && signbit(v))
-          *p++ = '-';
-      }
-      unsigned long long ip = a / 1000000ull, fp = a % 1000000ull;
-      char tmp[24];
-      int k = 0;
-      do {
-        tmp[k++] = (char)('0' + ip % 10);
-        ip /= 10;
-      } while (ip);
-      while (k)
-        *p++ = tmp[--k];
-      if (fp) {
-        *p++ = '.';
-        char f[6];
-        for (int i = 5; i >= 0; i--) {
-          f[i] = (char)('0' + fp % 10);
-          fp /= 10;
-        }
-        int last = 5;
-        while (f[last] == '0')
-          last--;
-        for (int i = 0; i <= last; i++)
-          *p++ = f[i];
-      }
-      return (size_t)(p - out);
-    }
-  }
-  return (size_t)sprintf(out, "%.17g", v);
-}
-
-static size_t fmt_int(int64_t v, char *out) {
-  char tmp[24];
-  int k = 0;
-  uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do {
-    tmp[k++] = (char)('0' + a % 10);
-    a /= 10;
-  } while (a);
-  char *p = out;
-  if (v < 0)
-    *p++ = '-';
-  while (k)
-    *p++ = tmp[--k];
-  return (size_t)(p - out);
-}
-
-/* Append s[0..n) escaped for COPY text format. */
-static void copy_text(struct au_buf *b, const char *sv, size_t n, int *rc) {
-  if (*rc || au_buf_grow(b, 2 * n + 1)) {
-    *rc = AU_E_TOOBIG;
-    return;
-  }
-  char *p = b->ptr + b->len;
-  for (size_t i = 0; i < n; i++) {
-    char c = sv[i];
-    switch (c) {
-    case '\\': *p++ = '\\'; *p++ = '\\'; break;
-    case '\t': *p++ = '\\'; *p++ = 't'; break;
-    case '\n': *p++ = '\\'; *p++ = 'n'; break;
-    case '\r': *p++ = '\\'; *p++ = 'r'; break;
-    default: *p++ = c;
-    }
-  }
-  b->len = (size_t)(p - b->ptr);
-  b->ptr[b->len] = 0;
-}
-
 static void add_raw(struct au_buf *b, const char *p, size_t n, int *rc) {
   if (*rc == 0 && au_buf_add(b, p, n))
     *rc = AU_E_TOOBIG;
 }
-
-/* Per-column cache of the last formatted time (ingestion_time repeats on every row). */
-struct tfmt {
-  au_time last;
-  size_t len;
-  char buf[32];
-};
 
 static int put_copy(struct pg *s, struct au_buf *b, struct au_err *err) {
   if (b->len == 0)
@@ -1078,33 +1057,145 @@ static int put_copy(struct pg *s, struct au_buf *b, struct au_err *err) {
   return 0;
 }
 
-static int copy_batch(struct pg *s, struct tcache *tc, const struct au_batch *b,
-                      const int32_t *occ, struct au_err *err) {
-  char sql[256];
-  snprintf(sql, sizeof(sql), "COPY aurum_stage_%d FROM STDIN", tc->stage_id);
-  PGresult *r = PQexec(s->conn, sql);
+/* --- binary COPY ------------------------------------------------------------------ *
+ *
+ * Rows travel in PostgreSQL's binary COPY format (no text formatting here, no parsing of
+ * timestamps and floats on the server): timestamptz = int64 microseconds since
+ * 2000-01-01, double precision / bigint = 8 bytes big-endian, boolean = 1 byte, text =
+ * its bytes (the server still verifies the encoding). Only used for columns whose type
+ * in the database is exactly the one aurum declares (staging tables always; a target
+ * table when tc->types_ok). Rows are sent in key order (perm), which keeps the inserts
+ * into the primary-key index local (measured: 1M LMP rows into an indexed table, 3.3 s
+ * unsorted vs 1.8 s sorted). */
+
+#define PG_EPOCH_US 946684800000000LL /* 2000-01-01 - 1970-01-01 */
+
+static void be16(char *p, uint16_t v) {
+  p[0] = (char)(v >> 8);
+  p[1] = (char)v;
+}
+static void be32(char *p, uint32_t v) {
+  for (int i = 3; i >= 0; i--, v >>= 8)
+    p[i] = (char)v;
+}
+static void be64(char *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (char)v;
+}
+
+/* Order of rows by key (key order; NULLs first; text by bytes). */
+struct sort_ctx {
+  const struct tcache *tc;
+  const struct au_batch *b;
+};
+
+static int cmp_key(const void *pa, const void *pb, void *arg) {
+  const struct sort_ctx *cx = arg;
+  const struct tcache *tc = cx->tc;
+  const struct au_batch *b = cx->b;
+  uint32_t r1 = *(const uint32_t *)pa, r2 = *(const uint32_t *)pb;
+  for (int i = 0; i < tc->nkey; i++) {
+    int c = tc->key[i];
+    bool n1 = b->nulls[c][r1] != 0, n2 = b->nulls[c][r2] != 0;
+    if (n1 || n2) {
+      if (n1 != n2)
+        return n1 ? -1 : 1;
+      continue;
+    }
+    const union au_cell *x = &b->cols[c][r1], *y = &b->cols[c][r2];
+    int d = 0;
+    switch (tc->schema->cols[c].type) {
+    case AU_T_DOUBLE:
+      d = (x->d > y->d) - (x->d < y->d);
+      break;
+    case AU_T_TEXT: {
+      if (x->s == y->s)
+        break;
+      size_t l1 = 0, l2 = 0;
+      const char *s1 = au_batch_str(b, x->s, &l1), *s2 = au_batch_str(b, y->s, &l2);
+      d = memcmp(s1, s2, l1 < l2 ? l1 : l2);
+      if (d == 0)
+        d = (l1 > l2) - (l1 < l2);
+      break;
+    }
+    default:
+      d = (x->i > y->i) - (x->i < y->i);
+    }
+    if (d)
+      return d;
+  }
+  return (r1 > r2) - (r1 < r2); /* stable: batch order among equal keys */
+}
+
+/* Row order for COPY: the batch sorted by key (identity when already sorted or keyless). */
+static uint32_t *key_perm(const struct tcache *tc, const struct au_batch *b) {
+  uint32_t *p = au_xmalloc((b->nrows ? b->nrows : 1) * sizeof(uint32_t));
+  for (size_t i = 0; i < b->nrows; i++)
+    p[i] = (uint32_t)i;
+  if (tc->nkey == 0 || b->nrows < 2)
+    return p;
+  struct sort_ctx cx = {tc, b};
+  bool sorted = true;
+  for (size_t i = 1; i < b->nrows && sorted; i++)
+    sorted = cmp_key(&p[i - 1], &p[i], &cx) < 0;
+  if (!sorted)
+    qsort_r(p, b->nrows, sizeof(uint32_t), cmp_key, &cx);
+  return p;
+}
+
+/* COPY the batch in binary, rows in perm order, into `into` ("table (cols)" text).
+ * With meta, the first two fields are the batch row number and occ[row]. On failure
+ * the server's SQLSTATE is copied to sqlstate (may be NULL). */
+static int copy_binary(struct pg *s, struct tcache *tc, const char *into, const struct au_batch *b,
+                       const uint32_t *perm, bool meta, const int32_t *occ, char *sqlstate,
+                       struct au_err *err) {
+  if (sqlstate)
+    sqlstate[0] = 0;
+  struct au_buf sql = AU_BUF_INIT(SQL_MAX);
+  int rc = au_buf_printf(&sql, "COPY %s FROM STDIN (FORMAT binary)", into) ? AU_E_TOOBIG : 0;
+  if (rc) {
+    au_buf_release(&sql);
+    return au_err_set(err, rc, "table %s: COPY statement too long", tc->dest);
+  }
+  PGresult *r = PQexec(s->conn, sql.ptr);
+  au_buf_release(&sql);
   if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-    int rc = fail(s, err, r, "COPY into staging for %s", tc->dest);
+    if (sqlstate && r && PQresultErrorField(r, PG_DIAG_SQLSTATE))
+      snprintf(sqlstate, 6, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE));
+    rc = fail(s, err, r, "COPY into %s", tc->dest);
     PQclear(r);
     return rc;
   }
   PQclear(r);
   const struct au_column *cols = tc->schema->cols;
-  struct tfmt *tf = au_xcalloc((size_t)tc->ncols, sizeof(*tf));
-  for (int c = 0; c < tc->ncols; c++)
-    tf[c].last = AU_TIME_NONE;
   struct au_buf out = AU_BUF_INIT(64u * 1024u * 1024u);
-  int rc = 0, brc = 0;
-  char num[48];
-  for (size_t row = 0; row < b->nrows && rc == 0; row++) {
-    size_t n = fmt_int((int64_t)row, num);
-    num[n++] = '\t';
-    n += fmt_int(occ ? occ[row] : 0, num + n);
-    add_raw(&out, num, n, &brc);
-    for (int c = 0; c < tc->ncols; c++) {
-      add_raw(&out, "\t", 1, &brc);
+  int brc = 0;
+  static const char head[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+  add_raw(&out, head, 19, &brc);
+  int nf = tc->ncols + (meta ? 2 : 0);
+  for (size_t k = 0; k < b->nrows && rc == 0; k++) {
+    size_t row = perm ? perm[k] : k;
+    /* fixed part: 2 + per field up to 4 + 8 bytes; text is added separately */
+    if (au_buf_grow(&out, 2 + (size_t)nf * 12)) {
+      brc = AU_E_TOOBIG;
+    } else {
+      char *p = out.ptr + out.len;
+      be16(p, (uint16_t)nf);
+      p += 2;
+      if (meta) {
+        be32(p, 4);
+        be32(p + 4, (uint32_t)row);
+        be32(p + 8, 4);
+        be32(p + 12, (uint32_t)(occ ? occ[row] : 0));
+        p += 16;
+      }
+      out.len = (size_t)(p - out.ptr);
+    }
+    for (int c = 0; c < tc->ncols && !brc; c++) {
+      char *p = out.ptr + out.len;
       if (b->nulls[c][row]) {
-        add_raw(&out, "\\N", 2, &brc);
+        be32(p, 0xffffffffu);
+        out.len += 4;
         continue;
       }
       const union au_cell *cell = &b->cols[c][row];
@@ -1112,34 +1203,49 @@ static int copy_batch(struct pg *s, struct tcache *tc, const struct au_batch *b,
       case AU_T_TIME:
       case AU_T_TIMESTAMP:
         if (cell->i == AU_TIME_NONE) {
-          add_raw(&out, "\\N", 2, &brc);
+          be32(p, 0xffffffffu);
+          out.len += 4;
           break;
         }
-        if (cell->i != tf[c].last) {
-          tf[c].last = cell->i;
-          tf[c].len = cols[c].type == AU_T_TIME ? au_time_fmt(cell->i, tf[c].buf)
-                                                : au_time_fmt_us(cell->i, tf[c].buf);
-        }
-        add_raw(&out, tf[c].buf, tf[c].len, &brc);
+        be32(p, 8);
+        be64(p + 4, (uint64_t)(cell->i - PG_EPOCH_US));
+        out.len += 12;
         break;
-      case AU_T_DOUBLE:
-        add_raw(&out, num, fmt_double(cell->d, num), &brc);
+      case AU_T_DOUBLE: {
+        uint64_t u;
+        memcpy(&u, &cell->d, 8);
+        be32(p, 8);
+        be64(p + 4, u);
+        out.len += 12;
         break;
+      }
       case AU_T_INT:
-        add_raw(&out, num, fmt_int(cell->i, num), &brc);
+        be32(p, 8);
+        be64(p + 4, (uint64_t)cell->i);
+        out.len += 12;
         break;
       case AU_T_BOOL:
-        add_raw(&out, cell->i ? "t" : "f", 1, &brc);
+        be32(p, 1);
+        p[4] = cell->i ? 1 : 0;
+        out.len += 5;
         break;
       case AU_T_TEXT: {
         size_t len = 0;
         const char *sv = au_batch_str(b, cell->s, &len);
-        copy_text(&out, sv, len, &brc);
+        if (len > 0x3fffffff) {
+          brc = AU_E_TOOBIG;
+          break;
+        }
+        be32(p, (uint32_t)len);
+        out.len += 4;
+        add_raw(&out, sv, len, &brc);
+        /* room for the rest of the row's fixed part */
+        if (!brc && au_buf_grow(&out, (size_t)nf * 12))
+          brc = AU_E_TOOBIG;
         break;
       }
       }
     }
-    add_raw(&out, "\n", 1, &brc);
     if (brc) {
       rc = au_err_set(err, AU_E_TOOBIG, "table %s: batch row %zu too large for COPY", tc->dest,
                       row);
@@ -1148,15 +1254,21 @@ static int copy_batch(struct pg *s, struct tcache *tc, const struct au_batch *b,
     if (out.len >= COPY_CHUNK)
       rc = put_copy(s, &out, err);
   }
-  if (rc == 0)
+  if (rc == 0) {
+    char tr[2];
+    be16(tr, 0xffff);
+    add_raw(&out, tr, 2, &brc);
     rc = put_copy(s, &out, err);
+  }
   au_buf_release(&out);
-  free(tf);
   if (PQputCopyEnd(s->conn, rc ? "aborted by aurum" : NULL) != 1 && rc == 0)
     rc = fail(s, err, NULL, "end COPY");
   while ((r = PQgetResult(s->conn)) != NULL) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
-      rc = fail(s, err, r, "COPY into staging for %s", tc->dest);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+      if (sqlstate && PQresultErrorField(r, PG_DIAG_SQLSTATE))
+        snprintf(sqlstate, 6, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE));
+      rc = fail(s, err, r, "COPY into %s", tc->dest);
+    }
     PQclear(r);
   }
   return rc;
@@ -1437,6 +1549,44 @@ static int merge_one(struct pg *s, struct tcache *tc, const char *target, int oc
   return 0;
 }
 
+/* AURUM_PG_DIRECT=0 turns the direct-COPY fast path off (tests, benchmarks). */
+static bool direct_enabled(void) {
+  const char *e = getenv("AURUM_PG_DIRECT");
+  return !(e && *e == '0');
+}
+
+/* COPY the batch straight into the table under a savepoint. Returns 0 (all rows
+ * inserted), 1 (a key already exists: rolled back to the savepoint, nothing written) or a
+ * negative error (the transaction is aborted). */
+static int direct_copy(struct pg *s, struct tcache *tc, const struct au_batch *b,
+                       const uint32_t *perm, struct au_err *err) {
+  int rc = exec_cmd(s, "SAVEPOINT aurum_direct", err, "savepoint");
+  if (rc)
+    return rc;
+  struct au_buf into = AU_BUF_INIT(SQL_MAX);
+  int e = au_buf_printf(&into, "%s (", tc->qtable);
+  for (int c = 0; c < tc->ncols && !e; c++)
+    e = au_buf_printf(&into, "%s%s", c ? ", " : "", tc->qcol[c]);
+  if (!e)
+    e = au_buf_adds(&into, ")");
+  if (e) {
+    au_buf_release(&into);
+    return au_err_set(err, AU_E_TOOBIG, "table %s: COPY statement too long", tc->dest);
+  }
+  char state[8];
+  rc = copy_binary(s, tc, into.ptr, b, perm, false, NULL, state, err);
+  au_buf_release(&into);
+  if (rc == 0)
+    return exec_cmd(s, "RELEASE SAVEPOINT aurum_direct", err, "release savepoint");
+  if (strcmp(state, "23505") != 0 || conn_bad(s))
+    return rc;
+  au_err_clear(err);
+  rc = exec_cmd(s, "ROLLBACK TO SAVEPOINT aurum_direct", err, "rollback to savepoint");
+  if (rc == 0)
+    rc = exec_cmd(s, "RELEASE SAVEPOINT aurum_direct", err, "release savepoint");
+  return rc ? rc : 1;
+}
+
 static int pg_write(struct au_store *st, const struct au_table_ref *t, const struct au_batch *b,
                     struct au_merge_stats *ms, struct au_err *err) {
   struct pg *s = (struct pg *)st;
@@ -1480,6 +1630,7 @@ static int pg_write(struct au_store *st, const struct au_table_ref *t, const str
     memset(occ, 0, b->nrows * sizeof(int32_t));
   size_t nmon = 0;
   int32_t *months = NULL;
+  uint32_t *perm = NULL;
   uint64_t n_ins = 0, n_upd = 0;
   uint8_t *outcome = ms ? ms->outcome : NULL;
   if (outcome)
@@ -1490,10 +1641,32 @@ static int pg_write(struct au_store *st, const struct au_table_ref *t, const str
     if ((rc = ensure_partitions(s, tc, months, nmon, err)))
       goto out;
   }
+  perm = key_perm(tc, b);
+  if (tc->try_direct && tc->types_ok && maxocc == 0 && direct_enabled()) {
+    /* Fast path for new rows: COPY straight into the table under a savepoint. It only
+     * succeeds when no key exists yet (a unique violation rolls it back), and then every
+     * row is "inserted" - the outcome of the merge for new keys. */
+    int d = direct_copy(s, tc, b, perm, err);
+    if (d == 0) {
+      n_ins = b->nrows;
+      if (outcome)
+        memset(outcome, AU_ROW_INSERTED, b->nrows);
+      goto done;
+    }
+    if (d < 0) {
+      rc = d;
+      goto out;
+    }
+    tc->try_direct = false; /* existing keys: merge (and stay there while rows exist) */
+  }
   if ((rc = ensure_stage(s, tc, err)))
     goto out;
-  if ((rc = copy_batch(s, tc, b, occ, err)))
-    goto out;
+  {
+    char into[64];
+    snprintf(into, sizeof(into), "aurum_stage_%d", tc->stage_id);
+    if ((rc = copy_binary(s, tc, into, b, perm, true, occ, NULL, err)))
+      goto out;
+  }
   tc->stage_used_in_tx = true;
   { /* statistics, so the planner hash-joins the RETURNING rows back to the batch */
     char an[64];
@@ -1513,6 +1686,9 @@ static int pg_write(struct au_store *st, const struct au_table_ref *t, const str
       rc = merge_one(s, tc, tc->qtable, k, NULL, use_exists, b, outcome, &n_ins, &n_upd, err);
     }
   }
+  if (rc == 0 && n_ins == b->nrows)
+    tc->try_direct = true; /* all new again: the next batch tries the fast path */
+done:
   if (rc == 0 && own_tx) {
     rc = exec_cmd(s, "COMMIT", err, "commit");
     if (rc == 0)
@@ -1521,6 +1697,7 @@ static int pg_write(struct au_store *st, const struct au_table_ref *t, const str
 out:
   free(occ);
   free(months);
+  free(perm);
   if (rc) {
     if (own_tx)
       pg_rollback(st);
@@ -1561,8 +1738,12 @@ static int state_upsert(struct pg *s, const struct au_state_update *up, struct a
   return 0;
 }
 
-static int pg_commit(struct au_store *st, const struct au_state_update *up, struct au_err *err) {
-  struct pg *s = (struct pg *)st;
+static int chunk_mark_done(struct pg *s, const struct au_chunk_done *done, struct au_err *err);
+
+/* Commit with the state update and (done != NULL) the chunk completion in it. */
+static int commit_with(struct pg *s, const struct au_state_update *up,
+                       const struct au_chunk_done *done, struct au_err *err) {
+  struct au_store *st = &s->base;
   int rc = 0;
   if (!in_tx(s)) {
     if ((rc = ensure_conn(s, err)) || (rc = exec_cmd(s, "BEGIN", err, "begin transaction")))
@@ -1573,6 +1754,10 @@ static int pg_commit(struct au_store *st, const struct au_state_update *up, stru
     return au_err_set(err, AU_E_STORE, "postgresql: commit of a failed transaction");
   }
   if (up && (rc = state_upsert(s, up, err))) {
+    pg_rollback(st);
+    return rc;
+  }
+  if (done && done->chunk_id > 0 && (rc = chunk_mark_done(s, done, err))) {
     pg_rollback(st);
     return rc;
   }
@@ -1590,6 +1775,10 @@ static int pg_commit(struct au_store *st, const struct au_state_update *up, stru
   }
   tx_forget(s, true);
   return 0;
+}
+
+static int pg_commit(struct au_store *st, const struct au_state_update *up, struct au_err *err) {
+  return commit_with((struct pg *)st, up, NULL, err);
 }
 
 static au_time us_val(const PGresult *r, int row, int col) {
@@ -1785,6 +1974,564 @@ static void pg_unlock(struct au_store *st, const char *key) {
   drop_lock(s, (size_t)(h - s->locks));
 }
 
+/* --- backfill jobs, chunks and quota usage ----------------------------------------- *
+ *
+ * Tables of migration 3 (the same tables and columns as sqlite.c; times are timestamptz).
+ * Leases, backoff and "now" are the SERVER's clock (now() of the claiming transaction),
+ * so workers on several hosts agree on lease expiry whatever their own clocks say; a
+ * not_before given by a client (retry_at, quota waits) is compared with it too.
+ *
+ * A claim is one statement in its own transaction:
+ *   WITH c AS (SELECT ... ORDER BY priority DESC, job, seq LIMIT 1
+ *              FOR UPDATE OF c SKIP LOCKED)
+ *   UPDATE aurum_backfill_chunks SET status = 'running', attempts + 1, lease ... FROM c
+ * so concurrent claimers skip each other's candidate rows instead of queueing on them, and
+ * a candidate taken meanwhile fails the re-check of the WHERE clause (READ COMMITTED
+ * EvalPlanQual). A job with max_concurrent > 0 is additionally re-counted under a
+ * transaction-scoped advisory lock per table key: two claimers that both saw "one slot
+ * left" are serialised there, the second sees the first's claim, rolls back and looks
+ * again. */
+
+#define JOB_COLS                                                                            \
+  "j.id, j.table_key, " EPOCH_US("j.range_start") ", " EPOCH_US("j.range_end") ","          \
+  " j.chunk_days, j.priority, j.max_attempts, j.max_concurrent, j.status, "                 \
+  EPOCH_US("j.created_at") ", " EPOCH_US("j.updated_at") ", count(c.id),"                   \
+  " count(c.id) FILTER (WHERE c.status = 'pending'),"                                       \
+  " count(c.id) FILTER (WHERE c.status = 'running'),"                                       \
+  " count(c.id) FILTER (WHERE c.status = 'done'),"                                          \
+  " count(c.id) FILTER (WHERE c.status = 'failed'),"                                        \
+  " coalesce(sum(c.rows) FILTER (WHERE c.status = 'done'), 0)"
+#define JOB_FROM                                                                            \
+  " FROM aurum_backfill_jobs j LEFT JOIN aurum_backfill_chunks c ON c.job_id = j.id"
+#define CHUNK_COLS(p)                                                                       \
+  p "id, " p "job_id, " p "seq, " EPOCH_US(p "range_start") ", " EPOCH_US(p "range_end")     \
+  ", " p "status, " p "attempts, " p "rows, " p "last_error, " p "worker, "                  \
+  EPOCH_US(p "lease_until") ", " EPOCH_US(p "not_before") ", " EPOCH_US(p "finished_at")
+
+static void copy_val(char *dst, size_t cap, const PGresult *r, int row, int col) {
+  snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+static int64_t i64_val(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void fill_job(const PGresult *r, int i, struct au_job *j) {
+  memset(j, 0, sizeof(*j));
+  j->id = i64_val(r, i, 0);
+  copy_val(j->table_key, sizeof(j->table_key), r, i, 1);
+  j->range_start = us_val(r, i, 2);
+  j->range_end = us_val(r, i, 3);
+  j->chunk_days = (int)i64_val(r, i, 4);
+  j->priority = (int)i64_val(r, i, 5);
+  j->max_attempts = (int)i64_val(r, i, 6);
+  j->max_concurrent = (int)i64_val(r, i, 7);
+  copy_val(j->status, sizeof(j->status), r, i, 8);
+  j->created_at = us_val(r, i, 9);
+  j->updated_at = us_val(r, i, 10);
+  j->n_chunks = i64_val(r, i, 11);
+  j->n_pending = i64_val(r, i, 12);
+  j->n_running = i64_val(r, i, 13);
+  j->n_done = i64_val(r, i, 14);
+  j->n_failed = i64_val(r, i, 15);
+  j->rows = (uint64_t)i64_val(r, i, 16);
+}
+
+static void fill_chunk(const PGresult *r, int i, struct au_chunk *c) {
+  memset(c, 0, sizeof(*c));
+  c->id = i64_val(r, i, 0);
+  c->job_id = i64_val(r, i, 1);
+  c->seq = (int)i64_val(r, i, 2);
+  c->range_start = us_val(r, i, 3);
+  c->range_end = us_val(r, i, 4);
+  copy_val(c->status, sizeof(c->status), r, i, 5);
+  c->attempts = (int)i64_val(r, i, 6);
+  c->rows = (uint64_t)i64_val(r, i, 7);
+  copy_val(c->last_error, sizeof(c->last_error), r, i, 8);
+  copy_val(c->worker, sizeof(c->worker), r, i, 9);
+  c->lease_until = us_val(r, i, 10);
+  c->not_before = us_val(r, i, 11);
+  c->finished_at = us_val(r, i, 12);
+}
+
+/* Text parameters. */
+struct pbuf {
+  char v[8][40];
+};
+static const char *p_i64(struct pbuf *p, int k, int64_t x) {
+  snprintf(p->v[k], sizeof(p->v[k]), "%lld", (long long)x);
+  return p->v[k];
+}
+static const char *p_dbl(struct pbuf *p, int k, double x) {
+  snprintf(p->v[k], sizeof(p->v[k]), "%.6f", x);
+  return p->v[k];
+}
+/* NULL for AU_TIME_NONE */
+static const char *p_time(struct pbuf *p, int k, au_time t) {
+  if (t == AU_TIME_NONE)
+    return NULL;
+  au_time_fmt_us(t, p->v[k]);
+  return p->v[k];
+}
+
+/* Run a statement that changes rows; *changed = affected rows. */
+static int exec_change(struct pg *s, const char *sql, int n, const char *const *v, int64_t *changed,
+                       struct au_err *err, const char *what) {
+  PGresult *r = exec_params(s, sql, n, v, err, what);
+  if (!r)
+    return AU_E_STORE;
+  if (changed)
+    *changed = strtoll(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return 0;
+}
+
+static void rollback_own(struct pg *s, bool own) {
+  if (own && !conn_bad(s) && in_tx(s))
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+/* The chunk-done update of commit_chunk (inside the open transaction). */
+static int chunk_mark_done(struct pg *s, const struct au_chunk_done *done, struct au_err *err) {
+  struct pbuf p;
+  const char *v[3] = {p_i64(&p, 0, done->chunk_id), done->worker ? done->worker : "",
+                      p_i64(&p, 1, (int64_t)done->rows)};
+  return exec_change(s,
+                     "UPDATE aurum_backfill_chunks SET status = 'done', rows = $3::bigint,"
+                     " finished_at = now(), lease_until = NULL, last_error = NULL"
+                     " WHERE id = $1::bigint AND status = 'running' AND worker = $2",
+                     3, v, NULL, err, "record chunk done");
+}
+
+static int pg_commit_chunk(struct au_store *st, const struct au_state_update *up,
+                           const struct au_chunk_done *done, struct au_err *err) {
+  return commit_with((struct pg *)st, up, done, err);
+}
+
+static int pg_job_set_status(struct au_store *st, int64_t id, const char *status,
+                             struct au_err *err);
+
+static int pg_job_create(struct au_store *st, struct au_job *job, const struct au_chunk_range *ch,
+                         size_t n, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  if (!job || !job->table_key[0] || n == 0 || !ch)
+    return au_err_set(err, AU_E_INVAL, "a backfill job needs a table and at least one chunk");
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  bool own = !in_tx(s);
+  if (own && (rc = exec_cmd(s, "BEGIN", err, "begin job")))
+    return rc;
+  struct pbuf p;
+  const char *v[6] = {job->table_key,
+                      p_time(&p, 0, job->range_start),
+                      p_time(&p, 1, job->range_end),
+                      p_i64(&p, 2, job->chunk_days),
+                      p_i64(&p, 3, job->priority),
+                      p_i64(&p, 4, job->max_attempts > 0 ? job->max_attempts : 3)};
+  char mc[24];
+  snprintf(mc, sizeof(mc), "%d", job->max_concurrent);
+  const char *v7[7] = {v[0], v[1], v[2], v[3], v[4], v[5], mc};
+  PGresult *r = exec_params(s,
+                            "INSERT INTO aurum_backfill_jobs(table_key, range_start, range_end,"
+                            " chunk_days, priority, max_attempts, max_concurrent, status)"
+                            " VALUES ($1, $2::timestamptz, $3::timestamptz, $4::integer,"
+                            " $5::integer, $6::integer, $7::integer, 'running') RETURNING id",
+                            7, v7, err, "create job");
+  if (!r) {
+    rc = AU_E_STORE;
+    goto out;
+  }
+  int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  PQclear(r);
+  /* every chunk in one statement: the bounds travel as two timestamptz[] parameters */
+  struct au_buf a = AU_BUF_INIT(0), b = AU_BUF_INIT(0);
+  int e = au_buf_adds(&a, "{") || au_buf_adds(&b, "{");
+  for (size_t i = 0; i < n && !e; i++) {
+    char t1[40], t2[40];
+    au_time_fmt_us(ch[i].start, t1);
+    au_time_fmt_us(ch[i].end, t2);
+    e = au_buf_printf(&a, "%s%s", i ? "," : "", t1) || au_buf_printf(&b, "%s%s", i ? "," : "", t2);
+  }
+  if (!e)
+    e = au_buf_adds(&a, "}") || au_buf_adds(&b, "}");
+  if (e) {
+    rc = au_err_set(err, AU_E_NOMEM, "out of memory planning %zu chunks", n);
+  } else {
+    const char *cv[3] = {p_i64(&p, 5, id), a.ptr, b.ptr};
+    rc = exec_change(s,
+                     "INSERT INTO aurum_backfill_chunks(job_id, seq, range_start, range_end)"
+                     " SELECT $1::bigint, (u.o - 1)::integer, u.a, u.b"
+                     " FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY"
+                     " AS u(a, b, o) ON CONFLICT DO NOTHING",
+                     3, cv, NULL, err, "plan chunks");
+  }
+  au_buf_release(&a);
+  au_buf_release(&b);
+  if (rc == 0 && own)
+    rc = exec_cmd(s, "COMMIT", err, "commit job");
+  if (rc == 0) {
+    job->id = id;
+    snprintf(job->status, sizeof(job->status), "running");
+  }
+out:
+  if (rc)
+    rollback_own(s, own);
+  return rc;
+}
+
+static int job_query_one(struct pg *s, const char *sql, int n, const char *const *v,
+                         struct au_job *out, struct au_err *err, const char *what) {
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  PGresult *r = exec_params(s, sql, n, v, err, what);
+  if (!r)
+    return AU_E_STORE;
+  if (PQntuples(r) >= 1)
+    fill_job(r, 0, out);
+  else
+    rc = au_err_set(err, AU_E_NOTFOUND, "%s: no such backfill job", what);
+  PQclear(r);
+  return rc;
+}
+
+static int pg_job_find(struct au_store *st, const char *table_key, au_time start, au_time end,
+                       struct au_job *out, struct au_err *err) {
+  struct pbuf p;
+  const char *v[3] = {table_key ? table_key : "", p_time(&p, 0, start), p_time(&p, 1, end)};
+  return job_query_one((struct pg *)st,
+                       "SELECT " JOB_COLS JOB_FROM
+                       " WHERE j.table_key = $1 AND j.range_start = $2::timestamptz"
+                       " AND j.range_end = $3::timestamptz AND j.status IN ('running', 'failed')"
+                       " GROUP BY j.id ORDER BY j.id DESC LIMIT 1",
+                       3, v, out, err, table_key ? table_key : "(null)");
+}
+
+static int pg_job_get(struct au_store *st, int64_t id, struct au_job *out, struct au_err *err) {
+  struct pbuf p;
+  const char *v[1] = {p_i64(&p, 0, id)};
+  char what[48];
+  snprintf(what, sizeof(what), "job %lld", (long long)id);
+  return job_query_one((struct pg *)st,
+                       "SELECT " JOB_COLS JOB_FROM " WHERE j.id = $1::bigint GROUP BY j.id", 1, v,
+                       out, err, what);
+}
+
+static int pg_job_list(struct au_store *st, int (*cb)(void *arg, const struct au_job *j),
+                       void *arg, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  PGresult *r = exec_params(s, "SELECT " JOB_COLS JOB_FROM " GROUP BY j.id ORDER BY j.id DESC", 0,
+                            NULL, err, "list jobs");
+  if (!r)
+    return AU_E_STORE;
+  struct au_job j;
+  for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+    fill_job(r, i, &j);
+    rc = cb(arg, &j);
+  }
+  PQclear(r);
+  return rc;
+}
+
+static int pg_job_set_status(struct au_store *st, int64_t id, const char *status,
+                             struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  if (!status || !*status)
+    return au_err_set(err, AU_E_INVAL, "job %lld: empty status", (long long)id);
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[2] = {p_i64(&p, 0, id), status};
+  int64_t ch = 0;
+  if ((rc = exec_change(s,
+                        "UPDATE aurum_backfill_jobs SET status = $2, updated_at = now()"
+                        " WHERE id = $1::bigint",
+                        2, v, &ch, err, "update job")))
+    return rc;
+  return ch ? 0 : au_err_set(err, AU_E_NOTFOUND, "no backfill job %lld", (long long)id);
+}
+
+static int pg_job_retry(struct au_store *st, int64_t id, uint64_t *requeued, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  bool own = !in_tx(s);
+  if (own && (rc = exec_cmd(s, "BEGIN", err, "begin retry")))
+    return rc;
+  struct pbuf p;
+  const char *v[1] = {p_i64(&p, 0, id)};
+  int64_t ch = 0;
+  if ((rc = exec_change(s,
+                        "UPDATE aurum_backfill_chunks SET status = 'pending', attempts = 0,"
+                        " not_before = NULL, worker = NULL, lease_until = NULL"
+                        " WHERE job_id = $1::bigint AND status = 'failed'",
+                        1, v, &ch, err, "retry job")))
+    goto out;
+  if ((rc = pg_job_set_status(st, id, "running", err)))
+    goto out;
+  if (own)
+    rc = exec_cmd(s, "COMMIT", err, "commit retry");
+out:
+  if (rc)
+    rollback_own(s, own);
+  else if (requeued)
+    *requeued = (uint64_t)ch;
+  return rc;
+}
+
+static int pg_chunk_list(struct au_store *st, int64_t job_id,
+                         int (*cb)(void *arg, const struct au_chunk *c), void *arg,
+                         struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[1] = {p_i64(&p, 0, job_id)};
+  PGresult *r = exec_params(s,
+                            "SELECT " CHUNK_COLS("") " FROM aurum_backfill_chunks"
+                            " WHERE job_id = $1::bigint ORDER BY seq",
+                            1, v, err, "list chunks");
+  if (!r)
+    return AU_E_STORE;
+  struct au_chunk c;
+  for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+    fill_chunk(r, i, &c);
+    rc = cb(arg, &c);
+  }
+  PQclear(r);
+  return rc;
+}
+
+#define CLAIM_TRIES 8
+
+static int pg_chunk_claim(struct au_store *st, int64_t job_id, const char *worker, double lease,
+                          struct au_chunk *out, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  if (!worker || !*worker)
+    return au_err_set(err, AU_E_INVAL, "a chunk claim needs a worker id");
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  if (in_tx(s))
+    return au_err_set(err, AU_E_INVAL, "postgresql: chunk_claim inside a transaction");
+  struct pbuf p;
+  const char *v[3] = {worker, p_i64(&p, 0, job_id), p_dbl(&p, 1, lease > 0 ? lease : 0)};
+  for (int attempt = 0; attempt < CLAIM_TRIES; attempt++) {
+    if ((rc = exec_cmd(s, "BEGIN", err, "begin claim")))
+      return rc;
+    PGresult *r = exec_params(
+        s,
+        "WITH c AS (SELECT c.id, j.table_key, j.max_concurrent"
+        "  FROM aurum_backfill_chunks c JOIN aurum_backfill_jobs j ON j.id = c.job_id"
+        "  WHERE j.status = 'running' AND ($2::bigint = 0 OR c.job_id = $2::bigint)"
+        "  AND ((c.status = 'pending' AND (c.not_before IS NULL OR c.not_before <= now()))"
+        "    OR (c.status = 'running' AND (c.lease_until IS NULL OR c.lease_until < now())))"
+        "  AND (j.max_concurrent <= 0 OR (SELECT count(*) FROM aurum_backfill_chunks c2"
+        "    JOIN aurum_backfill_jobs j2 ON j2.id = c2.job_id WHERE j2.table_key = j.table_key"
+        "    AND c2.status = 'running' AND c2.lease_until >= now()) < j.max_concurrent)"
+        "  ORDER BY j.priority DESC, j.id, c.seq LIMIT 1 FOR UPDATE OF c SKIP LOCKED)"
+        " UPDATE aurum_backfill_chunks b SET status = 'running', attempts = b.attempts + 1,"
+        " worker = $1, lease_until = now() + make_interval(secs => $3::double precision),"
+        " not_before = NULL, started_at = now()"
+        " FROM c WHERE b.id = c.id RETURNING " CHUNK_COLS("b.") ", c.table_key, c.max_concurrent",
+        3, v, err, "claim chunk");
+    if (!r) {
+      rollback_own(s, true);
+      return AU_E_STORE;
+    }
+    if (PQntuples(r) == 0) {
+      PQclear(r);
+      rollback_own(s, true);
+      return au_err_set(err, AU_E_NOTFOUND, "no chunk to claim");
+    }
+    fill_chunk(r, 0, out);
+    int mc = (int)i64_val(r, 0, 14);
+    char key[sizeof(((struct au_job *)0)->table_key)];
+    copy_val(key, sizeof(key), r, 0, 13);
+    PQclear(r);
+    bool over = false;
+    if (mc > 0) {
+      /* serialise the concurrency check of this table: a claimer that counted before
+       * our commit waits here and then sees our claim */
+      const char *kv[1] = {key};
+      r = exec_params(s,
+                      "SELECT pg_advisory_xact_lock(hashtext('aurum.claim:' || $1))",
+                      1, kv, err, "claim lock");
+      if (r) {
+        PQclear(r);
+        r = exec_params(s,
+                        "SELECT count(*) FROM aurum_backfill_chunks c JOIN aurum_backfill_jobs j"
+                        " ON j.id = c.job_id WHERE j.table_key = $1 AND c.status = 'running'"
+                        " AND c.lease_until >= now()",
+                        1, kv, err, "count running chunks");
+      }
+      if (!r) {
+        rollback_own(s, true);
+        return AU_E_STORE;
+      }
+      over = strtoll(PQgetvalue(r, 0, 0), NULL, 10) > mc;
+      PQclear(r);
+    }
+    if (over) {
+      rollback_own(s, true);
+      continue;
+    }
+    return exec_cmd(s, "COMMIT", err, "commit claim");
+  }
+  return au_err_set(err, AU_E_NOTFOUND, "no chunk to claim (concurrency limit reached)");
+}
+
+static int pg_chunk_renew(struct au_store *st, int64_t id, const char *worker, double lease,
+                          struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[3] = {p_i64(&p, 0, id), worker ? worker : "", p_dbl(&p, 1, lease > 0 ? lease : 0)};
+  int64_t ch = 0;
+  if ((rc = exec_change(s,
+                        "UPDATE aurum_backfill_chunks"
+                        " SET lease_until = now() + make_interval(secs => $3::double precision)"
+                        " WHERE id = $1::bigint AND worker = $2 AND status = 'running'",
+                        3, v, &ch, err, "renew lease")))
+    return rc;
+  return ch ? 0
+            : au_err_set(err, AU_E_NOTFOUND, "chunk %lld is no longer held by %s", (long long)id,
+                         worker ? worker : "(null)");
+}
+
+static int pg_chunk_fail(struct au_store *st, int64_t id, const char *worker, const char *error,
+                         au_time retry_at, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[4] = {p_i64(&p, 0, id), worker ? worker : "", error ? error : "",
+                      p_time(&p, 1, retry_at)};
+  int64_t ch = 0;
+  if ((rc = exec_change(s,
+                        "UPDATE aurum_backfill_chunks SET status = CASE WHEN $4::timestamptz IS"
+                        " NULL THEN 'failed' ELSE 'pending' END, not_before = $4::timestamptz,"
+                        " last_error = $3, lease_until = NULL,"
+                        " finished_at = CASE WHEN $4::timestamptz IS NULL THEN now() END"
+                        " WHERE id = $1::bigint AND worker = $2 AND status = 'running'",
+                        4, v, &ch, err, "record chunk failure")))
+    return rc;
+  return ch ? 0
+            : au_err_set(err, AU_E_NOTFOUND, "chunk %lld is no longer held by %s", (long long)id,
+                         worker ? worker : "(null)");
+}
+
+static int pg_chunk_release(struct au_store *st, int64_t id, const char *worker,
+                            au_time not_before, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[3] = {p_i64(&p, 0, id), worker, p_time(&p, 1, not_before)};
+  int64_t ch = 0;
+  if ((rc = exec_change(s,
+                        "UPDATE aurum_backfill_chunks SET status = 'pending',"
+                        " attempts = greatest(attempts - 1, 0), not_before = $3::timestamptz,"
+                        " lease_until = NULL"
+                        " WHERE id = $1::bigint AND ($2::text IS NULL OR worker = $2)"
+                        " AND status = 'running'",
+                        3, v, &ch, err, "release chunk")))
+    return rc;
+  return ch ? 0 : au_err_set(err, AU_E_NOTFOUND, "chunk %lld is not running", (long long)id);
+}
+
+static au_time hour_floor(au_time t) { return t - ((t % AU_HOUR) + AU_HOUR) % AU_HOUR; }
+
+static int pg_quota_add(struct au_store *st, const char *dataset, au_time hour, uint64_t records,
+                        uint64_t bytes, uint64_t requests, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  if (!dataset || !*dataset)
+    return au_err_set(err, AU_E_INVAL, "quota usage without a dataset");
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[5] = {dataset, p_time(&p, 0, hour_floor(hour)), p_i64(&p, 1, (int64_t)records),
+                      p_i64(&p, 2, (int64_t)bytes), p_i64(&p, 3, (int64_t)requests)};
+  return exec_change(s,
+                     "INSERT INTO aurum_quota_usage AS u (dataset, hour, records, bytes, requests)"
+                     " VALUES ($1, $2::timestamptz, $3::bigint, $4::bigint, $5::bigint)"
+                     " ON CONFLICT (dataset, hour) DO UPDATE SET"
+                     " records = u.records + excluded.records, bytes = u.bytes + excluded.bytes,"
+                     " requests = u.requests + excluded.requests",
+                     5, v, NULL, err, "record quota usage");
+}
+
+#define QUOTA_COLS                                                                          \
+  "SELECT dataset, " EPOCH_US("hour") ", records, bytes, requests FROM aurum_quota_usage"
+
+static void fill_quota(const PGresult *r, int i, struct au_quota_usage *u) {
+  memset(u, 0, sizeof(*u));
+  copy_val(u->dataset, sizeof(u->dataset), r, i, 0);
+  u->hour = us_val(r, i, 1);
+  u->records = (uint64_t)i64_val(r, i, 2);
+  u->bytes = (uint64_t)i64_val(r, i, 3);
+  u->requests = (uint64_t)i64_val(r, i, 4);
+}
+
+static int pg_quota_get(struct au_store *st, const char *dataset, au_time hour,
+                        struct au_quota_usage *out, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[2] = {dataset ? dataset : "", p_time(&p, 0, hour_floor(hour))};
+  PGresult *r = exec_params(s, QUOTA_COLS " WHERE dataset = $1 AND hour = $2::timestamptz", 2, v,
+                            err, "read quota usage");
+  if (!r)
+    return AU_E_STORE;
+  if (PQntuples(r) == 1) {
+    fill_quota(r, 0, out);
+  } else {
+    memset(out, 0, sizeof(*out));
+    snprintf(out->dataset, sizeof(out->dataset), "%s", dataset ? dataset : "");
+    out->hour = hour_floor(hour);
+  }
+  PQclear(r);
+  return 0;
+}
+
+static int pg_quota_list(struct au_store *st, au_time since,
+                         int (*cb)(void *arg, const struct au_quota_usage *u), void *arg,
+                         struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[1] = {since == AU_TIME_NONE ? NULL : p_time(&p, 0, hour_floor(since))};
+  PGresult *r = exec_params(s,
+                            QUOTA_COLS " WHERE $1::timestamptz IS NULL OR hour >= $1::timestamptz"
+                                       " ORDER BY hour DESC, dataset COLLATE \"C\"",
+                            1, v, err, "list quota usage");
+  if (!r)
+    return AU_E_STORE;
+  struct au_quota_usage u;
+  for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+    fill_quota(r, i, &u);
+    rc = cb(arg, &u);
+  }
+  PQclear(r);
+  return rc;
+}
+
 /* --- misc ----------------------------------------------------------------------- */
 
 static int64_t pg_count_rows(struct au_store *st, const struct au_table_ref *t,
@@ -1852,6 +2599,21 @@ const struct au_store_ops au_store_postgres = {
     .lock = pg_lock,
     .unlock = pg_unlock,
     .count_rows = pg_count_rows,
+    .commit_chunk = pg_commit_chunk,
+    .job_create = pg_job_create,
+    .job_find = pg_job_find,
+    .job_get = pg_job_get,
+    .job_list = pg_job_list,
+    .job_set_status = pg_job_set_status,
+    .job_retry = pg_job_retry,
+    .chunk_list = pg_chunk_list,
+    .chunk_claim = pg_chunk_claim,
+    .chunk_renew = pg_chunk_renew,
+    .chunk_fail = pg_chunk_fail,
+    .chunk_release = pg_chunk_release,
+    .quota_add = pg_quota_add,
+    .quota_get = pg_quota_get,
+    .quota_list = pg_quota_list,
 };
 
 #endif /* AU_HAVE_LIBPQ */
