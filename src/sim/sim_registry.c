@@ -12,6 +12,8 @@
   X(isone) /* ISO-NE web services: /api/v1.1/... (HTTP Basic) */                           \
   X(ieso) /* IESO report server: /ieso/public/<Report>/PUB_... */                         \
   X(pjm)  /* PJM Data Miner 2: /api/v1/<feed> */                                        \
+  X(miso) /* MISO: /marketreports/..., /pricing/v1/..., /lgi/v1/... (prefix "/") */        \
+  X(ercot) /* ERCOT: /ercot/{api,b2c,mis}/<real path> (API, B2C token, MIS) */               \
   /* end of list */
 
 #define AU_SIM_DECLARE(iso) extern const struct au_sim_handler au_sim_##iso;

@@ -8,9 +8,25 @@
 #include <string.h>
 
 extern const struct au_source_ops au_source_aeso;
+extern const struct au_source_ops au_source_ercot;
+extern const struct au_source_ops au_source_spp;
+extern const struct au_source_ops au_source_nyiso;
+extern const struct au_source_ops au_source_caiso;
+extern const struct au_source_ops au_source_isone;
+extern const struct au_source_ops au_source_ieso;
+extern const struct au_source_ops au_source_pjm;
+extern const struct au_source_ops au_source_miso;
 
 static const struct au_source_ops *const registry[] = {
     &au_source_aeso,
+    &au_source_ercot,
+    &au_source_spp,
+    &au_source_nyiso,
+    &au_source_caiso,
+    &au_source_isone,
+    &au_source_ieso,
+    &au_source_pjm,
+    &au_source_miso,
 };
 
 const struct au_source_ops *const *au_sources(size_t *n) {
