@@ -39,6 +39,8 @@ static const struct {
                             "token_url={sim}/ercot/b2c/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"},
     {"spp.lmp_da_hourly", "base_url={sim}/file-browser-api/download"},
     {"nyiso.lmp_da_hourly", "base_url={sim}/public/csv"},
+    {"isone.lmp_da_hourly", "base_url={sim}/api/v1.1;username=demo;password=demo"},
+    {"ieso.lmp_da_hourly", "base_url={sim}/ieso/public"},
 };
 
 /* Apply "k=v;k=v" to opts, expanding {sim}. */
