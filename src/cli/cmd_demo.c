@@ -35,12 +35,12 @@ static const struct {
     {"caiso.lmp_dam", "base_url={sim}/oasisapi"},
     {"pjm.lmp_da_hourly", "base_url={sim}/api/v1;api_key=demo"},
     {"miso.lmp_da_hourly", "base_url={sim}/marketreports"},
-    {"ercot.spp_da_hourly", "base_url={sim}/ercot/api/public-reports;api_key=demo;username=demo;password=demo;"
-                            "token_url={sim}/ercot/b2c/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"},
+    {"ercot.spp_da_hourly", "base_url={sim}/api/public-reports;api_key=demo;username=demo;password=demo;"
+                            "token_url={sim}/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"},
     {"spp.lmp_da_hourly", "base_url={sim}/file-browser-api/download"},
     {"nyiso.lmp_da_hourly", "base_url={sim}/public/csv"},
     {"isone.lmp_da_hourly", "base_url={sim}/api/v1.1;username=demo;password=demo"},
-    {"ieso.lmp_da_hourly", "base_url={sim}/ieso/public"},
+    {"ieso.lmp_da_hourly", "base_url={sim}/public"},
 };
 
 /* Apply "k=v;k=v" to opts, expanding {sim}. */

@@ -285,6 +285,18 @@ static int find_handler(const struct au_sim *s, const char *path) {
   return best;
 }
 
+/* An operator may be registered under several path prefixes (several entries with the
+ * same name, e.g. one per host it spans): counters, throttling and the log use the first
+ * entry of that name. */
+static int canonical_handler(int hi) {
+  if (hi < 0)
+    return hi;
+  for (int i = 0; i < hi; i++)
+    if (strcmp(au_sim_handlers[i]->name, au_sim_handlers[hi]->name) == 0)
+      return i;
+  return hi;
+}
+
 /* Body delivered through a content-reader callback (slow trickle or truncation). */
 struct body_src {
   struct au_sim *sim;
@@ -719,8 +731,9 @@ static enum MHD_Result serve(struct au_sim *s, struct conn *cn, const char *url,
     return r;
   }
 
-  int hi = find_handler(s, url);
-  const struct au_sim_handler *h = hi >= 0 ? au_sim_handlers[hi] : NULL;
+  int hmatch = find_handler(s, url);
+  const struct au_sim_handler *h = hmatch >= 0 ? au_sim_handlers[hmatch] : NULL;
+  int hi = canonical_handler(hmatch);
   struct au_sim_ctx ctx = {.sim = s, .seed = s->cfg.seed};
   struct au_sim_fault fault;
   memset(&fault, 0, sizeof(fault));

@@ -251,4 +251,6 @@ static int aeso_handle(struct au_sim_ctx *ctx, const struct au_sim_request *req,
   return 0;
 }
 
-const struct au_sim_handler au_sim_aeso = {"aeso", "/public/", aeso_handle, aeso_error};
+const struct au_sim_handler au_sim_aeso = {"aeso", "/public/poolprice-api/", aeso_handle, aeso_error};
+/* AESO's other report API (the rest of /public/ is IESO's report server) */
+const struct au_sim_handler au_sim_aeso_ail = {"aeso", "/public/actualforecast-api/", aeso_handle, aeso_error};

@@ -926,3 +926,23 @@ int au_sim_ercot_points(int report);
 int au_sim_ercot_points(int report) { return report >= R_RT && report <= R_SCED ? points_total((enum rep)report) : 0; }
 
 const struct au_sim_handler au_sim_ercot = {"ercot", SIM_PREFIX "/", ercot_handle, apim_error};
+
+/* ERCOT's real paths on each of its hosts, mapped onto the /ercot/<host> layout above:
+ * api.ercot.com/api/public-reports/..., ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/...,
+ * www.ercot.com/misapp/... and /misdownload/... */
+static int ercot_handle_real(struct au_sim_ctx *ctx, const struct au_sim_request *req, struct au_sim_reply *rep) {
+  char path[1024];
+  const char *host = "";
+  if (strncmp(req->path, "/ercotb2c.onmicrosoft.com/", 26) == 0)
+    host = "/b2c";
+  else if (strncmp(req->path, "/misapp/", 8) == 0 || strncmp(req->path, "/misdownload/", 13) == 0)
+    host = "/mis";
+  snprintf(path, sizeof(path), SIM_PREFIX "%s%s", host, req->path);
+  struct au_sim_request r2 = *req;
+  r2.path = path;
+  return ercot_handle(ctx, &r2, rep);
+}
+const struct au_sim_handler au_sim_ercot_api = {"ercot", API "/", ercot_handle_real, apim_error};
+const struct au_sim_handler au_sim_ercot_b2c = {"ercot", "/ercotb2c.onmicrosoft.com/", ercot_handle_real, apim_error};
+const struct au_sim_handler au_sim_ercot_misapp = {"ercot", "/misapp/", ercot_handle_real, apim_error};
+const struct au_sim_handler au_sim_ercot_misdl = {"ercot", "/misdownload/", ercot_handle_real, apim_error};

@@ -402,3 +402,13 @@ static int ieso_handle(struct au_sim_ctx *ctx, const struct au_sim_request *req,
 }
 
 const struct au_sim_handler au_sim_ieso = {"ieso", PREFIX, ieso_handle, ieso_error};
+
+/* The real path (reports-public.ieso.ca/public/...): served as /ieso/public/... */
+static int ieso_handle_real(struct au_sim_ctx *ctx, const struct au_sim_request *req, struct au_sim_reply *rep) {
+  char path[1024];
+  snprintf(path, sizeof(path), "/ieso%s", req->path);
+  struct au_sim_request r2 = *req;
+  r2.path = path;
+  return ieso_handle(ctx, &r2, rep);
+}
+const struct au_sim_handler au_sim_ieso_real = {"ieso", "/public/", ieso_handle_real, ieso_error};

@@ -14,6 +14,12 @@
   X(pjm)  /* PJM Data Miner 2: /api/v1/<feed> */                                        \
   X(miso) /* MISO: /marketreports/..., /pricing/v1/..., /lgi/v1/... (prefix "/") */        \
   X(ercot) /* ERCOT: /ercot/{api,b2c,mis}/<real path> (API, B2C token, MIS) */               \
+  X(ercot_api)    /* ERCOT's real paths: /api/public-reports/... */                          \
+  X(ercot_b2c)    /* /ercotb2c.onmicrosoft.com/.../token */                                  \
+  X(ercot_misapp) /* /misapp/servlets/IceDocListJsonWS */                                    \
+  X(ercot_misdl)  /* /misdownload/servlets/mirDownload */                                    \
+  X(aeso_ail)     /* AESO /public/actualforecast-api/... */                                  \
+  X(ieso_real)    /* IESO's real paths: /public/<Report>/PUB_... */                          \
   /* end of list */
 
 #define AU_SIM_DECLARE(iso) extern const struct au_sim_handler au_sim_##iso;
