@@ -11,6 +11,9 @@ export AURUM_NOW=2024-02-20T12:00:00Z
 start_sim --now 2024-02-20T12:00:00Z --latency 0.1 --seed 3
 export AURUM_AESO_BASE=$SIM
 cat >"$T_DIR/aurum.yaml" <<YAML
+sources:
+  aeso:
+    rate_limit: 0
 batch_retries: 3
 tables:
   - table: aeso.pool_price
