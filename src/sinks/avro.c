@@ -88,43 +88,68 @@ static size_t fmt_i64(int64_t v, char *d) {
   return k;
 }
 
-/* Shortest round-trip text of a finite double, as au_batch_cell_str writes it. Fast path
- * for values with up to 6 decimals (prices): digits of v*10^k, verified by strtod. */
+/* v*10^k as fixed-point text: digits of |iv| with k decimals, trailing zeros dropped. */
+static size_t fixed_text(int64_t iv, int k, char *d) {
+  char dig[24];
+  size_t n = fmt_i64(iv < 0 ? -iv : iv, dig), o = 0;
+  if (iv < 0)
+    d[o++] = '-';
+  if ((size_t)k >= n) { /* 0.00ddd */
+    d[o++] = '0';
+    d[o++] = '.';
+    for (size_t z = 0; z < (size_t)k - n; z++)
+      d[o++] = '0';
+    memcpy(d + o, dig, n);
+    o += n;
+  } else {
+    memcpy(d + o, dig, n - (size_t)k);
+    o += n - (size_t)k;
+    if (k) {
+      d[o++] = '.';
+      memcpy(d + o, dig + n - k, (size_t)k);
+      o += (size_t)k;
+    }
+  }
+  if (k) { /* 17.310 -> 17.31 (when v*100 was not exactly integral) */
+    while (d[o - 1] == '0')
+      o--;
+    if (d[o - 1] == '.')
+      o--;
+  }
+  d[o] = 0;
+  return o;
+}
+
+/* Shortest round-trip text of a finite double, as au_batch_cell_str writes it (%.15g,
+ * %.16g or %.17g, the first that reads back as v). Fast path for values with up to 6
+ * decimals (prices): the digits of v*10^k, verified by strtod. When v*10^k is not exactly
+ * an integer (57.19 * 100 = 5719.000000000001) its nearest integer is tried too, but only
+ * where the result is provably what %.15g writes: |v| >= 1e-4 (no exponent), at most 15
+ * significant digits (a decimal of <= 15 digits that reads back as v is v rounded to 15
+ * digits), and no larger k where v*10^k is exactly integral with more digits (the exact
+ * rule below would have chosen that). */
 static size_t fmt_double(double v, char *d, size_t dsz) {
   static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
   if (fabs(v) < 1e15) {
     for (int k = 0; k <= 6; k++) {
-      double m = v * p10[k];
-      if (m != nearbyint(m))
-        continue;
-      char dig[24];
-      int64_t iv = (int64_t)m;
-      size_t n = fmt_i64(iv < 0 ? -iv : iv, dig), o = 0;
-      if (iv < 0)
-        d[o++] = '-';
-      if ((size_t)k >= n) { /* 0.00ddd */
-        d[o++] = '0';
-        d[o++] = '.';
-        for (size_t z = 0; z < (size_t)k - n; z++)
-          d[o++] = '0';
-        memcpy(d + o, dig, n);
-        o += n;
-      } else {
-        memcpy(d + o, dig, n - (size_t)k);
-        o += n - (size_t)k;
-        if (k) {
-          d[o++] = '.';
-          memcpy(d + o, dig + n - k, (size_t)k);
-          o += (size_t)k;
+      double m = v * p10[k], r = nearbyint(m);
+      if (m != r) {
+        if (fabs(v) < 1e-4 || fabs(r) >= 1e15 || fabs(m - r) > 1e-3)
+          continue;
+        bool later = false;
+        for (int k2 = k + 1; k2 <= 6; k2++) {
+          double m2 = v * p10[k2];
+          if (m2 == nearbyint(m2) && fabs(m2) >= 1e15)
+            later = true;
         }
+        if (later)
+          continue;
+        size_t o = fixed_text((int64_t)r, k, d);
+        if (strtod(d, NULL) == v)
+          return o;
+        continue;
       }
-      if (k) { /* 17.310 -> 17.31 (when v*100 was not exactly integral) */
-        while (d[o - 1] == '0')
-          o--;
-        if (d[o - 1] == '.')
-          o--;
-      }
-      d[o] = 0;
+      size_t o = fixed_text((int64_t)m, k, d);
       if (strtod(d, NULL) == v)
         return o;
       break;

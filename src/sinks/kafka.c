@@ -19,7 +19,10 @@
  * the batch with the watermark unchanged. Messages of a failed attempt that *were*
  * delivered are remembered (64-bit digest of key + value) and skipped when the retry
  * queues the identical record again, so an in-process retry neither loses nor
- * duplicates; the set is cleared when a batch flushes cleanly. */
+ * duplicates; the set is cleared when a batch flushes cleanly.
+ *
+ * A large write() encodes on a second thread (struct enc) while this thread produces, with
+ * RD_KAFKA_MSG_F_COPY from the chunk ring; small ones do both on the calling thread. */
 #include "core/au.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -35,6 +38,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,34 @@ struct dset {
 struct pend {
   uint64_t digest;
   bool ok;
+};
+
+/* Encoded records of up to CHUNK_ROWS rows: keys and values back to back in data. */
+enum { CHUNK_ROWS = 2048, NCHUNKS = 8 };
+struct ent {
+  uint32_t koff, klen, voff, vlen;
+  uint64_t digest;
+};
+struct chunk {
+  struct au_buf data;
+  struct ent *e;
+  size_t n, cap;
+  int rc;
+  struct au_err err;
+};
+
+/* write() of a large batch: a second thread encodes chunks into a ring of NCHUNKS while
+ * the calling thread produces the chunks already encoded (librdkafka's produce call
+ * costs about as much as the encoding, so the two overlap). */
+struct enc {
+  struct ksink *s;
+  const struct au_batch *b;
+  const uint8_t *mask;
+  size_t nchunks;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  size_t encoded, consumed; /* chunks encoded by the worker / released by the producer */
+  bool stop;
 };
 
 struct ksink {
@@ -87,7 +119,7 @@ struct ksink {
   char first_error[256];
   struct dset skip; /* delivered in a failed attempt, not yet committed */
 
-  struct au_buf key, val;
+  struct chunk ring[NCHUNKS];
   uint64_t total_msgs, total_bytes, total_skipped;
 };
 
@@ -503,8 +535,8 @@ static int kafka_open(const struct au_sink_info *info, struct au_sink **out, str
     if (s->schema->cols[c].flags & AU_COL_CURSOR)
       s->env.cursor_col = c;
   au_kafka_default_topic(s->source, s->table, s->topic, sizeof(s->topic));
-  au_buf_init(&s->key, 1u << 20);
-  au_buf_init(&s->val, 64u << 20);
+  for (int i = 0; i < NCHUNKS; i++)
+    au_buf_init(&s->ring[i].data, 1u << 30);
 
   struct au_opts o = {0};
   const char *e;
@@ -571,6 +603,118 @@ static void end_attempt(struct ksink *s, bool success) {
   s->first_error[0] = 0;
 }
 
+/* Encode rows [first, last) of b (skipping unchanged ones) into c. Thread-safe: reads s
+ * only (plan, envelope and key columns are immutable after open). */
+static int encode_chunk(const struct ksink *s, const struct au_batch *b, const uint8_t *mask, size_t first,
+                        size_t last, struct chunk *c) {
+  au_buf_reset(&c->data);
+  c->n = 0;
+  c->rc = 0;
+  c->err = (struct au_err)AU_ERR_INIT;
+  if (c->cap < last - first) {
+    c->cap = CHUNK_ROWS > last - first ? CHUNK_ROWS : last - first;
+    c->e = au_xrealloc(c->e, c->cap * sizeof(*c->e));
+  }
+  for (size_t r = first; r < last; r++) {
+    if (mask && mask[r] == AU_ROW_UNCHANGED)
+      continue;
+    size_t koff = c->data.len;
+    int rc = au_kafka_key(b, r, s->keycols, s->nkey, &c->data);
+    if (rc)
+      return c->rc = au_err_set(&c->err, rc, "kafka: row %zu: key too large", r + 1);
+    size_t klen = c->data.len - koff;
+    char eid[37];
+    au_kafka_event_id(&s->env, c->data.ptr + koff, klen, eid);
+    size_t voff = c->data.len;
+    if (s->format == FMT_AVRO) {
+      rc = au_avro_value(s->plan, s->schema_id, &s->env, b, r, eid, &c->data, &c->err);
+      if (rc)
+        return c->rc = rc;
+    } else if ((rc = au_kafka_json_value(&s->env, b, r, eid, &c->data))) {
+      return c->rc = au_err_set(&c->err, rc, "kafka: row %zu: value too large", r + 1);
+    }
+    size_t vlen = c->data.len - voff;
+    if (voff > UINT32_MAX || vlen > UINT32_MAX)
+      return c->rc = au_err_set(&c->err, AU_E_TOOBIG, "kafka: row %zu: batch too large", r + 1);
+    /* offsets, not pointers: data may move while the chunk grows */
+    c->e[c->n++] = (struct ent){(uint32_t)koff, (uint32_t)klen, (uint32_t)voff, (uint32_t)vlen,
+                                digest(c->data.ptr + koff, klen, c->data.ptr + voff, vlen)};
+  }
+  return 0;
+}
+
+static void *enc_main(void *arg) {
+  struct enc *q = arg;
+  for (size_t i = 0; i < q->nchunks; i++) {
+    pthread_mutex_lock(&q->mu);
+    while (!q->stop && i - q->consumed >= NCHUNKS)
+      pthread_cond_wait(&q->cv, &q->mu);
+    bool stop = q->stop;
+    pthread_mutex_unlock(&q->mu);
+    if (stop)
+      break;
+    size_t first = i * CHUNK_ROWS, last = first + CHUNK_ROWS < q->b->nrows ? first + CHUNK_ROWS : q->b->nrows;
+    int rc = encode_chunk(q->s, q->b, q->mask, first, last, &q->s->ring[i % NCHUNKS]);
+    pthread_mutex_lock(&q->mu);
+    q->encoded = i + 1;
+    if (rc)
+      q->stop = true;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    if (rc)
+      break;
+  }
+  return NULL;
+}
+
+/* Produce the records of chunk c. */
+static int produce_chunk(struct ksink *s, const struct chunk *c, const char *ver_hdr, struct au_err *err) {
+  for (size_t i = 0; i < c->n; i++) {
+    if (au_cancel_requested)
+      return au_err_set(err, AU_E_CANCELLED, "interrupted");
+    const struct ent *m = &c->e[i];
+    const char *kp = c->data.ptr + m->koff, *vp = c->data.ptr + m->voff;
+    if (dset_has(&s->skip, m->digest)) {
+      s->total_skipped++;
+      continue;
+    }
+    if (s->npend == s->pend_cap) {
+      s->pend_cap = s->pend_cap ? s->pend_cap * 2 : 4096;
+      s->pend = au_xrealloc(s->pend, s->pend_cap * sizeof(*s->pend));
+    }
+    s->pend[s->npend] = (struct pend){m->digest, false};
+    size_t idx = ++s->npend;
+    for (;;) {
+      rd_kafka_resp_err_t e =
+          s->headers
+              ? rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(kp, m->klen), RD_KAFKA_V_VALUE((void *)vp, m->vlen),
+                                  RD_KAFKA_V_HEADER("source", s->source, -1), RD_KAFKA_V_HEADER("table", s->table, -1),
+                                  RD_KAFKA_V_HEADER("schema_version", ver_hdr, -1),
+                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_END)
+              : rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(kp, m->klen), RD_KAFKA_V_VALUE((void *)vp, m->vlen),
+                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        break;
+      if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !au_cancel_requested) {
+        rd_kafka_poll(s->rk, 5);
+        continue;
+      }
+      s->npend--;
+      if (e == RD_KAFKA_RESP_ERR__FATAL)
+        s->fatal = true;
+      return au_err_set_retry(err, AU_E_SINK, "kafka: message %zu of the batch: produce to %s: %s", idx, s->topic,
+                              rd_kafka_err2str(e));
+    }
+    s->total_msgs++;
+    s->total_bytes += m->klen + m->vlen;
+    if ((s->npend & 1023) == 0)
+      rd_kafka_poll(s->rk, 0);
+  }
+  return 0;
+}
+
 static int kafka_write(struct au_sink *base, const struct au_batch *b, const uint8_t *mask, struct au_err *err) {
   struct ksink *s = (struct ksink *)base;
   if (s->npend) { /* a previous write failed before its flush */
@@ -584,69 +728,63 @@ static int kafka_write(struct au_sink *base, const struct au_batch *b, const uin
     if (rc)
       return rc;
   }
-  const char *ver_hdr;
   char ver[16];
   snprintf(ver, sizeof(ver), "%d", s->env.schema_version);
-  ver_hdr = ver;
-  for (size_t r = 0; r < b->nrows; r++) {
-    if (mask && mask[r] == AU_ROW_UNCHANGED)
-      continue;
-    if (au_cancel_requested)
-      return au_err_set(err, AU_E_CANCELLED, "interrupted");
-    au_buf_reset(&s->key);
-    au_buf_reset(&s->val);
-    int rc = au_kafka_key(b, r, s->keycols, s->nkey, &s->key);
-    if (rc)
-      return au_err_set(err, rc, "kafka: row %zu: key too large", r + 1);
-    char eid[37];
-    au_kafka_event_id(&s->env, s->key.ptr, s->key.len, eid);
-    if (s->format == FMT_AVRO) {
-      rc = au_avro_value(s->plan, s->schema_id, &s->env, b, r, eid, &s->val, err);
+  size_t nchunks = (b->nrows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+  if (nchunks < 4) { /* small batch: encode and produce on this thread */
+    for (size_t i = 0; i < nchunks; i++) {
+      size_t first = i * CHUNK_ROWS, last = first + CHUNK_ROWS < b->nrows ? first + CHUNK_ROWS : b->nrows;
+      struct chunk *c = &s->ring[0];
+      if (encode_chunk(s, b, mask, first, last, c)) {
+        *err = c->err;
+        return c->rc;
+      }
+      int rc = produce_chunk(s, c, ver, err);
       if (rc)
         return rc;
-    } else if ((rc = au_kafka_json_value(&s->env, b, r, eid, &s->val))) {
-      return au_err_set(err, rc, "kafka: row %zu: value too large", r + 1);
     }
-    uint64_t d = digest(s->key.ptr, s->key.len, s->val.ptr, s->val.len);
-    if (dset_has(&s->skip, d)) {
-      s->total_skipped++;
-      continue;
-    }
-    if (s->npend == s->pend_cap) {
-      s->pend_cap = s->pend_cap ? s->pend_cap * 2 : 4096;
-      s->pend = au_xrealloc(s->pend, s->pend_cap * sizeof(*s->pend));
-    }
-    s->pend[s->npend] = (struct pend){d, false};
-    size_t idx = ++s->npend;
-    for (;;) {
-      rd_kafka_resp_err_t e =
-          s->headers
-              ? rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY(s->key.ptr, s->key.len), RD_KAFKA_V_VALUE(s->val.ptr, s->val.len),
-                                  RD_KAFKA_V_HEADER("source", s->source, -1), RD_KAFKA_V_HEADER("table", s->table, -1),
-                                  RD_KAFKA_V_HEADER("schema_version", ver_hdr, -1),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_END)
-              : rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY(s->key.ptr, s->key.len), RD_KAFKA_V_VALUE(s->val.ptr, s->val.len),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_END);
-      if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-        break;
-      if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !au_cancel_requested) {
-        rd_kafka_poll(s->rk, 5);
-        continue;
-      }
-      s->npend--;
-      if (e == RD_KAFKA_RESP_ERR__FATAL)
-        s->fatal = true;
-      return au_err_set_retry(err, AU_E_SINK, "kafka: row %zu: produce to %s: %s", r + 1, s->topic,
-                              rd_kafka_err2str(e));
-    }
-    s->total_msgs++;
-    s->total_bytes += s->key.len + s->val.len;
-    if ((s->npend & 1023) == 0)
-      rd_kafka_poll(s->rk, 0);
+    return 0;
   }
-  return 0;
+  struct enc q = {.s = s, .b = b, .mask = mask, .nchunks = nchunks};
+  pthread_mutex_init(&q.mu, NULL);
+  pthread_cond_init(&q.cv, NULL);
+  pthread_t th;
+  int rc = 0;
+  if (pthread_create(&th, NULL, enc_main, &q)) {
+    pthread_mutex_destroy(&q.mu);
+    pthread_cond_destroy(&q.cv);
+    return au_err_set_retry(err, AU_E_SINK, "kafka: cannot start the encoding thread");
+  }
+  for (size_t i = 0; i < nchunks && rc == 0; i++) {
+    pthread_mutex_lock(&q.mu);
+    while (q.encoded <= i && !q.stop)
+      pthread_cond_wait(&q.cv, &q.mu);
+    bool ready = q.encoded > i;
+    pthread_mutex_unlock(&q.mu);
+    if (!ready) /* cannot happen: the worker stops only on an error in a chunk it published */
+      break;
+    struct chunk *c = &s->ring[i % NCHUNKS];
+    if (c->rc) {
+      *err = c->err;
+      rc = c->rc;
+      break;
+    }
+    rc = produce_chunk(s, c, ver, err);
+    pthread_mutex_lock(&q.mu);
+    q.consumed = i + 1;
+    if (rc)
+      q.stop = true;
+    pthread_cond_broadcast(&q.cv);
+    pthread_mutex_unlock(&q.mu);
+  }
+  pthread_mutex_lock(&q.mu);
+  q.stop = true;
+  pthread_cond_broadcast(&q.cv);
+  pthread_mutex_unlock(&q.mu);
+  pthread_join(th, NULL);
+  pthread_mutex_destroy(&q.mu);
+  pthread_cond_destroy(&q.cv);
+  return rc;
 }
 
 static int kafka_flush(struct au_sink *base, struct au_err *err) {
@@ -684,8 +822,10 @@ static void kafka_close(struct au_sink *base) {
   producer_free(s);
   au_avro_plan_free(s->plan);
   au_opts_release(&s->props);
-  au_buf_release(&s->key);
-  au_buf_release(&s->val);
+  for (int i = 0; i < NCHUNKS; i++) {
+    au_buf_release(&s->ring[i].data);
+    free(s->ring[i].e);
+  }
   free(s->pend);
   free(s->skip.v);
   free(s);

@@ -336,6 +336,158 @@ TEST(sink_against_mock_cluster) {
 #endif
 }
 
+#ifdef AU_HAVE_RDKAFKA
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* All messages of topic (4 partitions) as sorted "key|value|source,table,schema_version". */
+static size_t consume_all(const char *bs, const char *topic, size_t want, char **out) {
+  char es[256];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", bs, es, sizeof(es));
+  rd_kafka_conf_set(c, "group.id", "t", es, sizeof(es));
+  rd_kafka_conf_set(c, "enable.auto.commit", "false", es, sizeof(es));
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, es, sizeof(es));
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+  for (int p = 0; p < 4; p++)
+    rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  size_t n = 0;
+  double until = au_mono() + 30;
+  while (au_mono() < until) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    if (!m) {
+      if (n >= want) /* nothing more within 200 ms */
+        break;
+      continue;
+    }
+    if (!m->err && n < want + 100) {
+      const char *hv[3] = {"", "", ""};
+      const char *hn[3] = {"source", "table", "schema_version"};
+      rd_kafka_headers_t *h = NULL;
+      if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_header_cnt(h) == 3)
+        for (int i = 0; i < 3; i++) {
+          const void *v;
+          size_t vl;
+          if (rd_kafka_header_get_last(h, hn[i], &v, &vl) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            hv[i] = strndup(v, vl);
+        }
+      size_t len = m->key_len + m->len + 64;
+      out[n] = au_xmalloc(len);
+      snprintf(out[n], len, "%.*s|%.*s|%s,%s,%s", (int)m->key_len, (const char *)m->key, (int)m->len,
+               (const char *)m->payload, hv[0], hv[1], hv[2]);
+      for (int i = 0; i < 3; i++)
+        if (hv[i][0])
+          free((void *)hv[i]);
+      n++;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  qsort(out, n < want + 100 ? n : want + 100, sizeof(*out), cmp_str);
+  return n;
+}
+#endif
+
+/* A batch large enough for the two-thread write path (encoding thread + producer), with a
+ * mask, a failed attempt and its retry: exactly the expected messages, byte for byte. */
+TEST(large_batch_exact_messages) {
+#ifdef AU_HAVE_RDKAFKA
+  char es[256];
+  rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+  rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, es, sizeof(es));
+  rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
+  const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+  rd_kafka_mock_topic_create(mc, "t.large", 4, 3);
+  struct au_opts g = {0}, t = {0};
+  au_opts_set(&g, "bootstrap_servers", bs);
+  au_opts_set(&g, "properties.message.timeout.ms", "5000");
+  au_opts_set(&t, "topic", "t.large");
+  struct au_table_ref ref = {"caiso.lmp_dam", "caiso_lmp_dam", &au_lmp_schema, AU_LMP_INGEST};
+  struct au_sink_info info = {"caiso", "lmp_dam", &ref, &g, &t};
+  const struct au_sink_ops *ops = au_sink_find("kafka");
+  struct au_sink *s = NULL;
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(ops->open(&info, &s, &err), 0);
+  enum { N = 30001 };
+  struct au_batch *b = au_batch_new(&au_lmp_schema, N);
+  uint8_t *mask = au_xmalloc(N);
+  char node[32];
+  size_t want = 0;
+  for (int i = 0; i < N; i++) {
+    snprintf(node, sizeof(node), "L%d", i % 1000);
+    lmp_row(b, node, i / 1000, i * 0.01, i % 7 == 0);
+    mask[i] = i % 5 == 4 ? AU_ROW_UNCHANGED : AU_ROW_INSERTED;
+    want += mask[i] != AU_ROW_UNCHANGED;
+  }
+  if (s) {
+    /* first attempt: some produce requests fail, so the flush fails */
+    rd_kafka_mock_push_request_errors(mc, 0, 2, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    int rc = ops->write(s, b, mask, &err);
+    if (rc == 0)
+      rc = ops->flush(s, &err);
+    CHECK_EQ_INT(rc, AU_E_SINK);
+    for (int attempts = 0; rc != 0 && attempts < 30; attempts++) {
+      au_err_clear(&err);
+      usleep(200000);
+      rc = ops->write(s, b, mask, &err);
+      if (rc == 0)
+        rc = ops->flush(s, &err);
+    }
+    CHECK_EQ_INT(rc, 0);
+    ops->close(s);
+  }
+  /* expected records, encoded one by one */
+  char **exp = au_xcalloc(want, sizeof(char *)), **got = au_xcalloc(want + 100, sizeof(char *));
+  int kc[8];
+  int nk = au_schema_key_cols(&au_lmp_schema, kc, 8);
+  struct au_envelope env = {"caiso", "lmp_dam", "default", 1, AU_LMP_START};
+  struct au_buf k = AU_BUF_INIT(0), v = AU_BUF_INIT(0);
+  size_t ne = 0;
+  for (size_t r = 0; r < N; r++) {
+    if (mask[r] == AU_ROW_UNCHANGED)
+      continue;
+    au_buf_reset(&k);
+    au_buf_reset(&v);
+    char id[37];
+    CHECK_EQ_INT(au_kafka_key(b, r, kc, nk, &k), 0);
+    au_kafka_event_id(&env, k.ptr, k.len, id);
+    CHECK_EQ_INT(au_kafka_json_value(&env, b, r, id, &v), 0);
+    size_t len = k.len + v.len + 64;
+    exp[ne] = au_xmalloc(len);
+    snprintf(exp[ne], len, "%s|%s|caiso,lmp_dam,1", k.ptr, v.ptr);
+    ne++;
+  }
+  qsort(exp, ne, sizeof(*exp), cmp_str);
+  size_t ng = consume_all(bs, "t.large", want, got);
+  CHECK_EQ_INT((long)ng, (long)want);
+  size_t diff = 0;
+  for (size_t i = 0; i < ne && i < ng; i++)
+    diff += strcmp(exp[i], got[i]) != 0;
+  CHECK_EQ_INT((long)diff, 0);
+  for (size_t i = 0; i < ne; i++)
+    free(exp[i]);
+  for (size_t i = 0; i < ng && i < want + 100; i++)
+    free(got[i]);
+  free(exp);
+  free(got);
+  au_buf_release(&k);
+  au_buf_release(&v);
+  free(mask);
+  au_batch_free(b);
+  au_opts_release(&g);
+  au_opts_release(&t);
+  rd_kafka_mock_cluster_destroy(mc);
+  rd_kafka_destroy(mrk);
+  rd_kafka_wait_destroyed(5000);
+#endif
+}
+
 TEST_LIST{T(default_topic), T(key_event_id_json), T(avro_plan_checks), T(avro_value_decodes),
-          T(sink_against_mock_cluster)};
+          T(sink_against_mock_cluster), T(large_batch_exact_messages)};
 AU_TEST_MAIN()
