@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# bench_backfill.sh BUILD_DIR - the backfill benchmark matrix (see bench_backfill.c).
+# bench_backfill.sh BUILD_DIR - the backfill benchmark matrix (see bench_backfill.c): 5- and
+# 30-day chunks at 0 and 50 ms simulated latency, concurrency 1, 2 and 4.
 B=${1:-/work/main/build-rel-bf}/bench/bench_backfill
 for lat in 0 0.05; do
-  for c in 1 2 4; do "$B" 365 "$c" "$lat" 30; done
+  for chunk in 5 30; do
+    for c in 1 2 4; do "$B" 365 "$c" "$lat" "$chunk"; done
+  done
 done
 echo "--- peak RSS: 1 month vs 1 year (concurrency 4, latency 0) ---"
 "$B" 30 4 0 30 | grep -E 'days|RSS'

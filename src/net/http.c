@@ -164,7 +164,51 @@ int au_http_global_init(void) {
   return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : AU_E_NET;
 }
 
-void au_http_global_cleanup(void) { curl_global_cleanup(); }
+/* --- per-thread handle cache ------------------------------------------------------
+ * Each thread keeps one idle easy handle between calls, so its connection cache (HTTP
+ * keep-alive connections) survives from one request to the next: a thread making many
+ * requests to one host reuses its TCP/TLS connection instead of connecting per request.
+ * A handle (and its connections) is only ever used by the thread that parked it. It is
+ * reset and detached from the client's share object before it is parked, so it holds no
+ * pointer to a request, a response or a client. */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static bool handle_key_ok;
+
+static void handle_dtor(void *h) {
+  if (h)
+    curl_easy_cleanup(h);
+}
+
+static void handle_key_init(void) { handle_key_ok = pthread_key_create(&handle_key, handle_dtor) == 0; }
+
+static CURL *handle_take(void) {
+  pthread_once(&handle_once, handle_key_init);
+  CURL *h = handle_key_ok ? pthread_getspecific(handle_key) : NULL;
+  if (!h)
+    return curl_easy_init();
+  pthread_setspecific(handle_key, NULL);
+  return h;
+}
+
+static void handle_park(CURL *h) {
+  if (!h)
+    return;
+  curl_easy_setopt(h, CURLOPT_SHARE, NULL);
+  curl_easy_reset(h);
+  if (handle_key_ok && !pthread_getspecific(handle_key) && pthread_setspecific(handle_key, h) == 0)
+    return;
+  curl_easy_cleanup(h);
+}
+
+void au_http_global_cleanup(void) {
+  if (handle_key_ok) {
+    CURL *h = pthread_getspecific(handle_key);
+    pthread_setspecific(handle_key, NULL);
+    handle_dtor(h);
+  }
+  curl_global_cleanup();
+}
 
 /* --- URL helpers ------------------------------------------------------------------ */
 
@@ -527,7 +571,7 @@ static bool curl_is_conn_error(CURLcode cc) {
 static CURL *make_handle(struct au_http_client *c, const struct au_http_policy *p,
                          const struct au_http_request *req, const char *method,
                          struct curl_slist *hdrs, struct xfer *x, char *errbuf) {
-  CURL *h = curl_easy_init();
+  CURL *h = handle_take();
   if (!h)
     return NULL;
   long tmo = (long)(p->timeout * 1000.0 + 0.5);
@@ -831,7 +875,7 @@ out_fail:
   c->st.failures++;
   pthread_mutex_unlock(&c->mu);
 out:
-  curl_easy_cleanup(h);
+  handle_park(h);
   curl_slist_free_all(hdrs);
   return rc;
 }

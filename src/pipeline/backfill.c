@@ -30,6 +30,9 @@ extern volatile sig_atomic_t au_cancel_requested;
 #define RETRY_MAX 300.0
 #define POLL_MIN 0.05
 #define POLL_MAX 1.0
+/* worker threads per request slot: while one thread waits for its response, another
+ * claims its next chunk, parses and stores, so the slot is not idle between requests */
+#define PIPELINE 2
 
 void au_backfill_worker_id(int n, char *buf, size_t cap) {
   char host[64];
@@ -161,6 +164,10 @@ struct job_ent {
   struct au_table_cfg *t; /* heap copy of the config entry (stable while cfg grows) */
   uint64_t rows_done, bytes_done, chunks_done;
   bool finished;          /* no longer claimable here */
+  /* one run record (aurum_runs) per job and process run, not one per chunk */
+  bool rec_started;
+  struct au_run_record rec;
+  char rec_error[256];
 };
 
 struct held {
@@ -181,6 +188,15 @@ struct run {
   size_t njobs;
   struct held *held;
   size_t nheld, capheld;
+  /* SQLite has one writer: this process's threads take turns on wmu for their write
+   * transactions instead of meeting the busy timeout (whose sleeps are milliseconds) */
+  bool serialize;
+  pthread_mutex_t wmu;
+  /* requests in flight: at most o->concurrency (slots_free counts down, under mu), while
+   * PIPELINE threads per slot overlap claiming, parsing and storing with the requests */
+  int slots_free;
+  pthread_cond_t slot_cv;
+  uint64_t slots_taken;   /* requests started (under mu) */
   bool stop;              /* a fatal error or cancel: stop claiming */
   int fatal_rc;
   struct au_err fatal;
@@ -192,6 +208,37 @@ struct run {
   int64_t total, done0, done, failed;
   bool bar_drawn;
 };
+
+static void wlock(void *arg) {
+  struct run *r = arg;
+  if (r->serialize)
+    pthread_mutex_lock(&r->wmu);
+}
+
+static void wunlock(void *arg) {
+  struct run *r = arg;
+  if (r->serialize)
+    pthread_mutex_unlock(&r->wmu);
+}
+
+static void slot_take(void *arg) {
+  struct run *r = arg;
+  pthread_mutex_lock(&r->mu);
+  while (r->slots_free <= 0)
+    pthread_cond_wait(&r->slot_cv, &r->mu);
+  r->slots_free--;
+  if (++r->slots_taken == (uint64_t)r->o->concurrency)
+    pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void slot_give(void *arg) {
+  struct run *r = arg;
+  pthread_mutex_lock(&r->mu);
+  r->slots_free++;
+  pthread_cond_signal(&r->slot_cv);
+  pthread_mutex_unlock(&r->mu);
+}
 
 static struct job_ent *job_lookup(struct run *r, struct au_store *s, int64_t id, struct au_err *err) {
   for (size_t i = 0; i < r->njobs; i++)
@@ -407,23 +454,27 @@ static int reclaim_dead(struct au_store *s, int64_t job_id, struct au_err *err) 
 }
 
 /* Chunks still to run (pending, running anywhere) in scope. */
-static int remaining(struct run *r, struct au_store *s, int64_t *left, struct au_err *err) {
-  *left = 0;
+static int remaining(struct run *r, struct au_store *s, int64_t *left, int64_t *pending, struct au_err *err) {
+  *left = *pending = 0;
   if (r->o->job_id > 0) {
     struct au_job j;
     int rc = s->ops->job_get(s, r->o->job_id, &j, err);
     if (rc)
       return rc;
-    if (!strcmp(j.status, "running"))
+    if (!strcmp(j.status, "running")) {
       *left = j.n_pending + j.n_running;
+      *pending = j.n_pending;
+    }
     return 0;
   }
   struct joblist l = {0};
   int rc = s->ops->job_list(s, running_jobs_cb, &l, err);
   for (size_t i = 0; rc == 0 && i < l.n; i++) {
     struct au_job j;
-    if ((rc = s->ops->job_get(s, l.ids[i], &j, err)) == 0)
+    if ((rc = s->ops->job_get(s, l.ids[i], &j, err)) == 0) {
       *left += j.n_pending + j.n_running;
+      *pending += j.n_pending;
+    }
   }
   free(l.ids);
   return rc;
@@ -431,12 +482,81 @@ static int remaining(struct run *r, struct au_store *s, int64_t *left, struct au
 
 /* --- the worker ----------------------------------------------------------------------------- */
 
+/* Per worker thread and job: the destination table is ensured on the thread's store
+ * connection once (by its first chunk), not per chunk. */
+struct wjob {
+  int64_t job_id;
+  bool table_ready;
+};
+
 struct worker {
   struct run *r;
   int n;
   char id[160];
   pthread_t th;
+  struct wjob *jobs;
+  size_t njobs;
 };
+
+static struct wjob *worker_job(struct worker *w, int64_t job_id) {
+  for (size_t i = 0; i < w->njobs; i++)
+    if (w->jobs[i].job_id == job_id)
+      return &w->jobs[i];
+  w->jobs = au_xrealloc(w->jobs, (w->njobs + 1) * sizeof(*w->jobs));
+  struct wjob *j = &w->jobs[w->njobs++];
+  memset(j, 0, sizeof(*j));
+  j->job_id = job_id;
+  return j;
+}
+
+/* Record the start of this process's run of a job (its first chunk here). */
+static void job_run_begin(struct run *r, struct au_store *s, int64_t job_id) {
+  pthread_mutex_lock(&r->mu);
+  struct au_err e = AU_ERR_INIT;
+  struct job_ent *je = job_lookup(r, s, job_id, &e);
+  bool first = je && !je->rec_started;
+  if (first)
+    je->rec_started = true;
+  struct au_run_record rec = {0};
+  if (first) {
+    rec.key = je->t->qualified;
+    rec.started_at = au_now_real();
+    rec.status = "running";
+  }
+  pthread_mutex_unlock(&r->mu);
+  if (!first)
+    return;
+  wlock(r);
+  int rc = s->ops->run_begin(s, &rec, &e);
+  wunlock(r);
+  if (rc) {
+    au_warn(rec.key, "could not record the run: %s", e.msg);
+    return;
+  }
+  pthread_mutex_lock(&r->mu);
+  je = job_lookup(r, s, job_id, &e);
+  if (je) {
+    je->rec.id = rec.id;
+    je->rec.started_at = rec.started_at;
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+/* Finish the run records (main thread, workers joined). */
+static void job_runs_end(struct run *r, struct au_store *s) {
+  for (size_t i = 0; i < r->njobs; i++) {
+    struct job_ent *je = &r->jobs[i];
+    if (!je->rec.id)
+      continue;
+    je->rec.key = je->t->qualified;
+    je->rec.finished_at = au_now_real();
+    je->rec.status = je->rec_error[0] ? "failed" : "ok";
+    je->rec.error = je->rec_error[0] ? je->rec_error : NULL;
+    struct au_err e = AU_ERR_INIT;
+    if (s->ops->run_end(s, &je->rec, &e))
+      au_warn(je->t->qualified, "could not record the run: %s", e.msg);
+  }
+}
 
 static void set_fatal(struct run *r, int rc, const struct au_err *e) {
   pthread_mutex_lock(&r->mu);
@@ -449,8 +569,9 @@ static void set_fatal(struct run *r, int rc, const struct au_err *e) {
   pthread_mutex_unlock(&r->mu);
 }
 
-/* Sleep up to secs, waking early when a chunk finishes (mutex not held). */
-static void wait_change(struct run *r, double secs) {
+/* Sleep up to secs, waking early when a chunk finishes or the run stops (mutex not held).
+ * Returns true when woken early. */
+static bool wait_change(struct run *r, double secs) {
   pthread_mutex_lock(&r->mu);
   uint64_t seen = r->finishes;
   struct timespec ts;
@@ -461,7 +582,9 @@ static void wait_change(struct run *r, double secs) {
   while (!r->stop && r->finishes == seen)
     if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
       break;
+  bool woke = r->stop || r->finishes != seen;
   pthread_mutex_unlock(&r->mu);
+  return woke;
 }
 
 static void finished_one(struct run *r) {
@@ -475,8 +598,9 @@ static bool retryable(int rc) {
   return !(rc == AU_E_AUTH || rc == AU_E_CONFIG || rc == AU_E_UNSUPPORTED || rc == AU_E_NOTFOUND);
 }
 
-/* Run one claimed chunk. Returns 0, or a fatal error that stops every worker. */
-static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
+/* Run one claimed chunk. Returns 0, or a fatal error that stops every worker.
+ * whole_slot: the caller holds a request slot for the whole chunk. */
+static int run_chunk_in(struct worker *w, struct au_store *s, struct au_chunk *c, bool whole_slot) {
   struct run *r = w->r;
   struct au_err err = AU_ERR_INIT;
   pthread_mutex_lock(&r->mu);
@@ -490,7 +614,9 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
   if (!je || !http) {
     struct au_err e2 = AU_ERR_INIT;
     au_err_prefix(&err, "job %lld", (long long)c->job_id);
+    wlock(r);
     s->ops->chunk_fail(s, c->id, w->id, err.msg, AU_TIME_NONE, &e2);
+    wunlock(r);
     return err.code ? err.code : AU_E_CONFIG;
   }
 
@@ -505,13 +631,17 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
         au_time_fmt(until, ts);
         au_info(t->qualified, "hourly quota reached (%llu records, %llu bytes this hour); chunk %d waits until %s",
                 (unsigned long long)u.records, (unsigned long long)u.bytes, c->seq, ts);
+        wlock(r);
         s->ops->chunk_release(s, c->id, w->id, until, &err);
+        wunlock(r);
         return 0;
       }
     }
     au_err_clear(&err);
   }
 
+  struct wjob *wj = worker_job(w, c->job_id);
+  job_run_begin(r, s, c->job_id);
   hold(r, c->id, w->id);
   struct au_sync_opts so = {.start = c->range_start,
                             .end = c->range_end,
@@ -520,11 +650,21 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
                             .keep_watermark = true,
                             .chunk_id = c->id,
                             .chunk_worker = w->id,
-                            .window_attempts = 1};
+                            .window_attempts = 1,
+                            .no_run_record = true,
+                            .table_ready = wj->table_ready,
+                            .tx_enter = wlock,
+                            .tx_leave = wunlock,
+                            .tx_arg = r,
+                            .http_enter = whole_slot ? NULL : slot_take,
+                            .http_leave = whole_slot ? NULL : slot_give,
+                            .http_arg = r};
   struct au_sync_result res;
   double t0 = au_mono();
   int rc = au_sync_table(r->cfg, t, s, &so, &res, &err);
   double secs = au_mono() - t0;
+  if (rc == 0)
+    wj->table_ready = true;
   unhold(r, c->id);
   finished_one(r);
 
@@ -532,11 +672,23 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
   r->st->requests += res.requests;
   r->st->bytes += res.bytes;
   r->st->http_seconds += res.http_seconds;
+  struct au_err le = AU_ERR_INIT;
+  struct job_ent *rj = job_lookup(r, s, c->job_id, &le);
+  if (rj) {
+    rj->rec.inserted += res.inserted;
+    rj->rec.updated += res.updated;
+    rj->rec.unchanged += res.unchanged;
+    rj->rec.requests += res.requests;
+    rj->rec.batches += res.batches;
+  }
   pthread_mutex_unlock(&r->mu);
 
   if (rc == 0) {
     struct au_err qe = AU_ERR_INIT;
-    if (s->ops->quota_add(s, t->qualified, au_now_real(), res.rows, res.bytes, res.requests, &qe))
+    wlock(r);
+    int qrc = s->ops->quota_add(s, t->qualified, au_now_real(), res.rows, res.bytes, res.requests, &qe);
+    wunlock(r);
+    if (qrc)
       au_warn(t->qualified, "could not record quota usage: %s", qe.msg);
     c->rows = res.rows;
     snprintf(c->status, sizeof(c->status), "done");
@@ -559,7 +711,9 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
 
   struct au_err e2 = AU_ERR_INIT;
   if (rc == AU_E_CANCELLED) {
+    wlock(r);
     s->ops->chunk_release(s, c->id, w->id, AU_TIME_NONE, &e2);
+    wunlock(r);
     set_fatal(r, rc, &err);
     return rc;
   }
@@ -572,7 +726,10 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
       wait = RETRY_MAX;
     retry_at = au_now_real() + (au_time)(wait * 1e6);
   }
-  if (s->ops->chunk_fail(s, c->id, w->id, err.msg, retry_at, &e2) != 0)
+  wlock(r);
+  int frc = s->ops->chunk_fail(s, c->id, w->id, err.msg, retry_at, &e2);
+  wunlock(r);
+  if (frc != 0)
     au_warn(t->qualified, "chunk %d: could not record the failure: %s", c->seq, e2.msg);
   if (final)
     au_error(t->qualified, "chunk %d failed after %d attempt(s): %s", c->seq, c->attempts, err.msg);
@@ -587,6 +744,8 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
     r->st->chunks_retried++;
   }
   je = job_lookup(r, s, c->job_id, &e2);
+  if (je && final)
+    snprintf(je->rec_error, sizeof(je->rec_error), "chunk %d: %.200s", c->seq, err.msg);
   chunk_event(r, je ? je : &(struct job_ent){.job = job}, c, final ? "failed" : "retry", res.rows, res.requests,
               secs, err.msg);
   pthread_mutex_unlock(&r->mu);
@@ -597,11 +756,45 @@ static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
   return 0;
 }
 
+/* A chunk of a table with an hourly quota holds its request slot from the quota check to
+ * the recording of its usage, so no more chunks than slots are admitted against the same
+ * usage figure (pipelining threads would otherwise pass the check on stale usage). */
+static int run_chunk(struct worker *w, struct au_store *s, struct au_chunk *c) {
+  struct run *r = w->r;
+  struct au_err e = AU_ERR_INIT;
+  pthread_mutex_lock(&r->mu);
+  struct job_ent *je = job_lookup(r, s, c->job_id, &e);
+  bool quota = je && (je->t->max_records_per_hour > 0 || je->t->max_bytes_per_hour > 0);
+  pthread_mutex_unlock(&r->mu);
+  if (quota)
+    slot_take(r);
+  int rc = run_chunk_in(w, s, c, quota);
+  if (quota)
+    slot_give(r);
+  return rc;
+}
+
 static void *worker_main(void *arg) {
   struct worker *w = arg;
   struct run *r = w->r;
   struct au_err err = AU_ERR_INIT;
   struct au_store *s = NULL;
+  if (w->n >= r->o->concurrency) {
+    /* a pipelining thread is needed when the first requests are in flight: let the first
+     * threads open their connections and start them without competing for the CPU */
+    pthread_mutex_lock(&r->mu);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 200 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    while (!r->stop && r->slots_taken < (uint64_t)r->o->concurrency)
+      if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
+        break;
+    pthread_mutex_unlock(&r->mu);
+  }
   if (au_store_open(r->o->store_url, &s, &err) != 0) {
     set_fatal(r, err.code ? err.code : AU_E_STORE, &err);
     return NULL;
@@ -620,7 +813,9 @@ static void *worker_main(void *arg) {
       break;
     struct au_chunk c;
     au_err_clear(&err);
+    wlock(r);
     int rc = s->ops->chunk_claim(s, r->o->job_id, w->id, r->o->lease_seconds, &c, &err);
+    wunlock(r);
     if (rc == 0) {
       poll = POLL_MIN;
       if (run_chunk(w, s, &c) != 0)
@@ -636,8 +831,8 @@ static void *worker_main(void *arg) {
       break;
     }
     au_err_clear(&err);
-    int64_t left = 0;
-    if ((rc = remaining(r, s, &left, &err)) != 0) {
+    int64_t left = 0, pending = 0;
+    if ((rc = remaining(r, s, &left, &pending, &err)) != 0) {
       set_fatal(r, rc, &err);
       break;
     }
@@ -650,11 +845,42 @@ static void *worker_main(void *arg) {
     if (do_reclaim)
       r->last_reclaim = au_mono();
     pthread_mutex_unlock(&r->mu);
-    if (do_reclaim)
+    if (do_reclaim) {
+      wlock(r);
       reclaim_dead(s, r->o->job_id, &err);
-    wait_change(r, poll);
+      wunlock(r);
+    }
+    /* A chunk finishing makes no other chunk claimable: while none is pending (the rest
+     * run elsewhere), a wake-up only checks whether the job is over, without a claim (a
+     * write transaction the running chunks' commits would queue behind). The claim is
+     * retried when the poll interval passes (retry times, quota windows, expired leases). */
+    bool over = false;
+    while (wait_change(r, poll)) {
+      pthread_mutex_lock(&r->mu);
+      bool halt = r->stop;
+      pthread_mutex_unlock(&r->mu);
+      if (halt || au_cancel_requested)
+        break;
+      au_err_clear(&err);
+      if ((rc = remaining(r, s, &left, &pending, &err)) != 0) {
+        set_fatal(r, rc, &err);
+        over = true;
+        break;
+      }
+      if (left == 0) {
+        over = true;
+        break;
+      }
+      if (pending > 0)
+        break;
+    }
+    if (over)
+      break;
     poll = poll * 2 > POLL_MAX ? POLL_MAX : poll * 2;
   }
+  free(w->jobs);
+  w->jobs = NULL;
+  w->njobs = 0;
   au_store_close(s);
   return NULL;
 }
@@ -670,11 +896,8 @@ static void *heart_main(void *arg) {
   struct heart *h = arg;
   struct run *r = h->r;
   struct au_err err = AU_ERR_INIT;
-  struct au_store *s = NULL;
-  if (au_store_open(r->o->store_url, &s, &err) != 0) {
-    au_warn("backfill", "heartbeat: %s", err.msg);
-    return NULL;
-  }
+  struct au_store *s = NULL; /* opened when the first renewal is due (short runs need none) */
+  bool open_failed = false;
   double every = r->o->lease_seconds / 4;
   if (every < 0.2)
     every = 0.2;
@@ -697,14 +920,25 @@ static void *heart_main(void *arg) {
     if (n)
       memcpy(copy, r->held, n * sizeof(*copy));
     pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < n; i++) {
+    if (n && !s && !open_failed) {
+      if (au_store_open(r->o->store_url, &s, &err) != 0) {
+        au_warn("backfill", "heartbeat: %s", err.msg);
+        open_failed = true;
+        s = NULL;
+      }
+    }
+    for (size_t i = 0; s && i < n; i++) {
       au_err_clear(&err);
-      if (s->ops->chunk_renew(s, copy[i].chunk_id, copy[i].worker, r->o->lease_seconds, &err) != 0)
+      wlock(r);
+      int nrc = s->ops->chunk_renew(s, copy[i].chunk_id, copy[i].worker, r->o->lease_seconds, &err);
+      wunlock(r);
+      if (nrc != 0)
         au_warn("backfill", "lease of chunk %lld: %s", (long long)copy[i].chunk_id, err.msg);
     }
     free(copy);
   }
-  au_store_close(s);
+  if (s)
+    au_store_close(s);
   return NULL;
 }
 
@@ -745,6 +979,10 @@ int au_backfill_run(struct au_config *cfg, struct au_store *store, const struct 
   r.st = st;
   pthread_mutex_init(&r.mu, NULL);
   pthread_cond_init(&r.cv, NULL);
+  pthread_mutex_init(&r.wmu, NULL);
+  pthread_cond_init(&r.slot_cv, NULL);
+  r.slots_free = oo.concurrency;
+  r.serialize = !strcmp(store->ops->scheme, "sqlite");
   r.t0 = au_mono();
   r.out = oo.progress_out;
   r.mode = oo.progress;
@@ -781,9 +1019,10 @@ int au_backfill_run(struct au_config *cfg, struct au_store *store, const struct 
 
   struct heart h = {&r, 0, 0};
   bool heart_ok = pthread_create(&h.th, NULL, heart_main, &h) == 0;
-  struct worker *ws = au_xcalloc((size_t)oo.concurrency, sizeof(*ws));
+  int nthreads = oo.concurrency * PIPELINE;
+  struct worker *ws = au_xcalloc((size_t)nthreads, sizeof(*ws));
   int started = 0;
-  for (int i = 0; i < oo.concurrency; i++) {
+  for (int i = 0; i < nthreads; i++) {
     ws[i].r = &r;
     ws[i].n = i;
     au_backfill_worker_id(i, ws[i].id, sizeof(ws[i].id));
@@ -815,6 +1054,7 @@ int au_backfill_run(struct au_config *cfg, struct au_store *store, const struct 
     *err = r.fatal;
     rc = r.fatal_rc;
   }
+  job_runs_end(&r, store);
   if (rc != AU_E_CANCELLED)
     finish_jobs(&r, store);
 
@@ -829,6 +1069,8 @@ out:
   free(r.held);
   pthread_mutex_destroy(&r.mu);
   pthread_cond_destroy(&r.cv);
+  pthread_mutex_destroy(&r.wmu);
+  pthread_cond_destroy(&r.slot_cv);
   return rc;
 }
 

@@ -77,9 +77,14 @@ static int fetch_window(struct run *r, au_time ws, au_time we, struct au_err *er
         .body = rq->body, .body_len = rq->body_len, .credential = rq->credential, .label = rq->label};
     struct au_http_response resp;
     au_http_response_init(&resp);
+    bool slot = r->o->http_enter && r->o->http_leave;
+    if (slot)
+      r->o->http_enter(r->o->http_arg);
     double h0 = au_mono();
     rc = au_http_do(r->ctx.http, &hr, &resp, err);
     double h1 = au_mono();
+    if (slot)
+      r->o->http_leave(r->o->http_arg);
     r->res->http_seconds += h1 - h0;
     r->res->requests++;
     r->res->bytes += resp.body.len;
@@ -144,8 +149,27 @@ static au_time batch_watermark(const struct run *r) {
   return wm;
 }
 
+static void tx_enter(const struct au_sync_opts *o) {
+  if (o->tx_enter && o->tx_leave)
+    o->tx_enter(o->tx_arg);
+}
+
+static void tx_leave(const struct au_sync_opts *o) {
+  if (o->tx_enter && o->tx_leave)
+    o->tx_leave(o->tx_arg);
+}
+
 /* Merge the batch into the store and sinks and commit it with the watermark. */
+static int store_window_tx(struct run *r, struct au_err *err);
+
 static int store_window(struct run *r, struct au_err *err) {
+  tx_enter(r->o);
+  int rc = store_window_tx(r, err);
+  tx_leave(r->o);
+  return rc;
+}
+
+static int store_window_tx(struct run *r, struct au_err *err) {
   struct au_store *s = r->store;
   if (r->batch->nrows > r->outcome_cap) {
     r->outcome_cap = r->batch->nrows * 2;
@@ -330,10 +354,18 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
         goto out;
       locked = true;
     }
-    if ((rc = store->ops->ensure_table(store, &r.ref, err)))
-      goto out;
+    if (!o->table_ready) {
+      tx_enter(o);
+      rc = store->ops->ensure_table(store, &r.ref, err);
+      tx_leave(o);
+      if (rc)
+        goto out;
+    }
     struct au_state st;
-    rc = store->ops->state_get(store, key, &st, err);
+    if (o->table_ready && o->keep_watermark && o->start != AU_TIME_NONE)
+      rc = AU_E_NOTFOUND; /* the watermark would only be reported */
+    else
+      rc = store->ops->state_get(store, key, &st, err);
     if (rc == AU_E_NOTFOUND) {
       au_err_clear(err);
       rc = 0;
@@ -396,7 +428,7 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
   res->range_start = start;
   res->range_end = end;
 
-  if (!o->no_state) {
+  if (!o->no_state && !o->no_run_record) {
     run.key = key;
     run.started_at = au_now_real();
     run.status = "running";

@@ -29,6 +29,23 @@ struct au_sync_opts {
                              transaction as its rows (store op commit_chunk) */
   const char *chunk_worker; /* the lease holder recorded with the chunk */
   int window_attempts;    /* tries per window; 0 = the config's batch_retries + 1 */
+  bool no_run_record;     /* do not add a row to the store's run history (the caller keeps
+                             one record for many runs, e.g. a backfill worker) */
+  bool table_ready;       /* the caller already ran ensure_table for this destination on this
+                             store connection: skip it, and skip the state read when
+                             keep_watermark is set and start is explicit (it is not used) */
+  /* called around each of the run's store write transactions (ensure_table, begin ..
+     commit/rollback), e.g. to serialise the writer threads of one process on a store with a
+     single writer instead of letting them meet its busy timeout; both or neither */
+  void (*tx_enter)(void *arg);
+  void (*tx_leave)(void *arg);
+  void *tx_arg;
+  /* called around each HTTP call (with its retries), e.g. to bound the requests in flight
+     across threads that overlap parsing and storing with other threads' requests; both or
+     neither */
+  void (*http_enter)(void *arg);
+  void (*http_leave)(void *arg);
+  void *http_arg;
 };
 
 struct au_sync_result {

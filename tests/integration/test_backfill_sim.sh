@@ -41,6 +41,9 @@ check_contains "summary" "$(cat "$T_DIR/bf.out")" "13/13 chunks done, 0 failed"
 check_eq "job done" "$(q $DB "select status from aurum_backfill_jobs")" "done"
 check_eq "backfill leaves no watermark" "$(q $DB "select count(*) from aurum_state where table_key='aeso.pool_price'")" 0
 check_eq "quota usage recorded" "$(q $DB "select sum(records) from aurum_quota_usage")" 8760
+check_eq "one run record for the job (not one per chunk), finished ok with every request" \
+  "$(q $DB "select count(*), min(status), sum(requests) from aurum_runs where table_key='aeso.pool_price'")" \
+  "1|ok|$(q $DB "select sum(requests) from aurum_quota_usage")"
 # the same command again after completion starts a new job (a deliberate re-run); idempotent
 A --store "sqlite:$DB" $BF --concurrency 2 >/dev/null 2>&1
 if [ "$(dump $DB)" = "$(dump "$T_DIR/ref.db")" ]; then ok "re-run changes nothing"; else fail "re-run changed the table"; fi
