@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DAU_BUILD_TESTS=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target aurum
+cmake --build build -j"$(nproc)" --target aurum >/dev/null
 ./build/aurum demo "$@"

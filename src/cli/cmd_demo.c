@@ -121,6 +121,9 @@ int au_cmd_demo(struct au_cli *cli, int argc, char **argv) {
   int rc = au_cli_load_config(cli);
   if (rc)
     return rc;
+  /* the demo prints its own summary; per-batch progress logs only with --log-level */
+  if (!cli->log_level && !cli->cfg.log_level && !getenv("AURUM_LOG_LEVEL"))
+    au_log_setup(AU_LOG_WARN, cli->log_format && !strcmp(cli->log_format, "json") ? AU_LOG_JSON : AU_LOG_TEXT);
   struct au_err err = AU_ERR_INIT;
   struct au_sim_config sc = {0};
   sc.listen = "127.0.0.1:0";
