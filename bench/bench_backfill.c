@@ -1,10 +1,12 @@
-/* bench_backfill.c - backfill DAYS of hourly AESO pool price from the simulator (spacing 0)
- * into SQLite with N workers; report wall time vs the sum of the simulator's response
+/* bench_backfill.c - backfill DAYS of hourly AESO pool price (aeso.pool_price), or of CAISO
+ * day-ahead LMP for 10 nodes (caiso.lmp_dam, one request of 10 nodes per chunk), from the
+ * simulator (rate limit and spacing 0) into SQLite with N workers; report wall time vs the sum of the simulator's response
  * times (/_sim/log duration_ms) / N, vs the best schedule of those responses on N lanes
  * (what an otherwise free client could reach with these chunks), vs a bare client replaying
  * the same requests on N threads (pays connect and transfer, as any client does), and
  * aurum's peak RSS. The simulator runs in a forked child so its memory is not counted.
- * Usage: bench_backfill [DAYS] [CONCURRENCY] [LATENCY_S] [CHUNK_DAYS] [DB].
+ * Usage: bench_backfill [aeso|caiso] [DAYS] [CONCURRENCY] [LATENCY_S] [CHUNK_DAYS] [DB]
+ * (the source defaults to aeso).
  * bench/bench_backfill.sh runs the matrix. */
 #include "core/au.h"
 #include "core/err.h"
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,7 +74,20 @@ static double replay_requests(const char *base, char **paths, long n, int conc) 
   return secs;
 }
 
+/* 10 APNodes the simulator serves (sim_caiso.c): the 3 trading hubs, the 4 DLAPs and 2 ELAPs
+ * of its hub list, and the first generated aggregated APNode of its ALL_APNODES list
+ * (all_node_name(10) there). 10 nodes = one OASIS request per chunk. */
+#define CAISO_NODES                                                                                \
+  "TH_NP15_GEN-APND,TH_SP15_GEN-APND,TH_ZP26_GEN-APND,DLAP_PGAE-APND,DLAP_SCE-APND,DLAP_SDGE-APND," \
+  "DLAP_VEA-APND,ELAP_PACE-APND,ELAP_PACW-APND,KERRIV_0_N010-APND"
+
 int main(int argc, char **argv) {
+  bool caiso = false;
+  if (argc > 1 && (!strcmp(argv[1], "aeso") || !strcmp(argv[1], "caiso"))) {
+    caiso = !strcmp(argv[1], "caiso");
+    argv++;
+    argc--;
+  }
   int days = argc > 1 ? atoi(argv[1]) : 365;
   int conc = argc > 2 ? atoi(argv[2]) : 1;
   double latency = argc > 3 ? atof(argv[3]) : 0.0;
@@ -84,6 +100,10 @@ int main(int argc, char **argv) {
   pid_t child = fork();
   if (child == 0) {
     close(pfd[0]);
+    /* the simulator must not outlive the bench, nor hold its stdout (a pipe to grep) open */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (freopen("/dev/null", "w", stdout) == NULL)
+      _exit(1);
     struct au_err err = AU_ERR_INIT;
     struct au_sim_config sc = {0};
     sc.listen = "127.0.0.1:0";
@@ -122,12 +142,20 @@ int main(int argc, char **argv) {
   char base[64], url[600];
   snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
   snprintf(url, sizeof(url), "sqlite:%s", db);
-  struct au_source_cfg *src = au_config_source(&cfg, "aeso");
-  au_opts_set(&src->opts, "base_url", base);
-  au_opts_set(&src->opts, "api_key", "bench");
+  /* CAISO's default politeness is 5 s spacing; both sources run with rate limit and spacing 0 */
+  struct au_source_cfg *src = au_config_source(&cfg, caiso ? "caiso" : "aeso");
+  au_opts_set(&src->opts, "base_url", base); /* caiso: a bare host gets /oasisapi appended */
+  if (!caiso)
+    au_opts_set(&src->opts, "api_key", "bench");
   au_opts_set(&src->opts, "rate_limit", "0");
   au_opts_set(&src->opts, "min_spacing", "0");
-  struct au_table_cfg *t = au_config_table(&cfg, "aeso.pool_price", &err);
+  struct au_table_cfg *t = au_config_table(&cfg, caiso ? "caiso.lmp_dam" : "aeso.pool_price", &err);
+  if (!t) {
+    fprintf(stderr, "%s\n", err.msg);
+    return 1;
+  }
+  if (caiso)
+    au_opts_set(&t->opts, "nodes", CAISO_NODES);
   t->batch_size_days = chunk_days;
   t->rate_limit_delay = 0;
   struct au_store *store = NULL;
@@ -135,7 +163,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
-  au_time start = au_time_utc(2024, 1, 1, 7, 0, 0);
+  /* local midnight of 2024-01-01: MST for AESO, PST for CAISO */
+  au_time start = au_time_utc(2024, 1, 1, caiso ? 8 : 7, 0, 0);
   au_time end = start + (au_time)days * AU_DAY;
   struct au_backfill_job_spec spec = {.chunk_days = chunk_days};
   struct au_job job;
@@ -203,8 +232,8 @@ int main(int argc, char **argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double ideal = sim_ms / 1000.0 / conc;
-  printf("bench_backfill: %d days AESO, chunks of %d days, concurrency %d, sim latency %.3fs\n", days, chunk_days,
-         conc, latency);
+  printf("bench_backfill: %d days %s, chunks of %d days, concurrency %d, sim latency %.3fs\n", days,
+         caiso ? "CAISO DAM (10 nodes)" : "AESO", chunk_days, conc, latency);
   printf("  rows %llu, chunks %llu, requests %ld\n", (unsigned long long)st.rows, (unsigned long long)st.chunks_done,
          nreq);
   printf("  wall                       %.3f s\n", st.seconds);
