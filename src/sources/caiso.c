@@ -1207,15 +1207,17 @@ static int on_end(void *arg, struct au_err *err) {
 
 /* --- emission --- */
 
-static const struct pivot *sort_pv;
-static uint32_t *sort_rank;
-static int cmp_sid(const void *a, const void *b) {
-  return strcmp(pv_str(sort_pv, *(const uint32_t *)a), pv_str(sort_pv, *(const uint32_t *)b));
+/* Comparators take their context through qsort_r: parsers run on several backfill
+ * threads at once, so no sort state may live in statics. */
+static int cmp_sid(const void *a, const void *b, void *arg) {
+  const struct pivot *pv = arg;
+  return strcmp(pv_str(pv, *(const uint32_t *)a), pv_str(pv, *(const uint32_t *)b));
 }
-static int cmp_entry(const void *a, const void *b) {
+static int cmp_entry(const void *a, const void *b, void *arg) {
+  const uint32_t *rank = arg;
   const struct entry *x = a, *y = b;
   if (x->sid != y->sid)
-    return sort_rank[x->sid] < sort_rank[y->sid] ? -1 : 1;
+    return rank[x->sid] < rank[y->sid] ? -1 : 1;
   return x->start < y->start ? -1 : x->start > y->start;
 }
 
@@ -1252,18 +1254,15 @@ static void emit(struct pstate *st, struct au_batch *out) {
   struct cpriv *p = st->p;
   /* sort by location name (ranked once), then time */
   uint32_t *ids = au_xmalloc((pv->ns + 1) * sizeof(*ids));
-  sort_rank = au_xmalloc((pv->ns + 1) * sizeof(*sort_rank));
+  uint32_t *rank = au_xmalloc((pv->ns + 1) * sizeof(*rank));
   for (size_t i = 0; i < pv->ns; i++)
     ids[i] = (uint32_t)i;
-  sort_pv = pv;
-  qsort(ids, pv->ns, sizeof(*ids), cmp_sid);
+  qsort_r(ids, pv->ns, sizeof(*ids), cmp_sid, pv);
   for (size_t i = 0; i < pv->ns; i++)
-    sort_rank[ids[i]] = (uint32_t)i;
-  qsort(pv->e, pv->ne, sizeof(*pv->e), cmp_entry);
-  sort_pv = NULL;
+    rank[ids[i]] = (uint32_t)i;
+  qsort_r(pv->e, pv->ne, sizeof(*pv->e), cmp_entry, rank);
   free(ids);
-  free(sort_rank);
-  sort_rank = NULL;
+  free(rank);
   size_t first = out->nrows;
   au_time ing = st->ctx->ingestion_time;
   const char *mkt = p->ti->kind == K_LMP || p->ti->kind == K_AS
