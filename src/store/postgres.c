@@ -279,18 +279,6 @@ static bool in_tx(struct pg *s) {
 
 /* --- identifiers ------------------------------------------------------------- */
 
-static bool col_ident_ok(const char *n) {
-  if (!n || !*n || strlen(n) > 63)
-    return false;
-  if (!((*n >= 'A' && *n <= 'Z') || (*n >= 'a' && *n <= 'z') || *n == '_'))
-    return false;
-  for (const char *p = n + 1; *p; p++)
-    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-          *p == '_'))
-      return false;
-  return true;
-}
-
 static char *quote_ident(struct pg *s, const char *name, size_t len) {
   char *q = PQescapeIdentifier(s->conn, name, len);
   if (!q)
@@ -333,39 +321,15 @@ static const char *sql_type_name(enum au_type t) {
 }
 
 static int check_ref(const struct au_table_ref *t, struct au_err *err) {
-  if (!t || !t->dest || !au_ident_valid(t->dest))
-    return au_err_set(err, AU_E_INVAL, "invalid destination table name '%s'",
-                      t && t->dest ? t->dest : "(null)");
-  const char *dot = strchr(t->dest, '.');
-  if (strlen(dot ? dot + 1 : t->dest) > 63 || (dot && dot - t->dest > 63))
-    return au_err_set(err, AU_E_INVAL, "destination table name '%s' is longer than 63 bytes",
-                      t->dest);
-  if (!t->schema || t->schema->ncols <= 0 || !t->schema->cols)
-    return au_err_set(err, AU_E_INVAL, "table %s: empty schema", t->dest);
-  if (t->seq_col >= t->schema->ncols)
-    return au_err_set(err, AU_E_INVAL, "table %s: sequence column %d out of range", t->dest,
-                      t->seq_col);
-  for (int c = 0; c < t->schema->ncols; c++)
-    if (!col_ident_ok(t->schema->cols[c].name))
-      return au_err_set(err, AU_E_INVAL, "table %s: invalid column name '%s'", t->dest,
-                        t->schema->cols[c].name ? t->schema->cols[c].name : "(null)");
-  return 0;
+  if (t && t->dest && au_ident_valid(t->dest)) {
+    const char *dot = strchr(t->dest, '.');
+    if (strlen(dot ? dot + 1 : t->dest) > 63 || (dot && dot - t->dest > 63))
+      return au_err_set(err, AU_E_INVAL, "destination table name '%s' is longer than 63 bytes",
+                        t->dest);
+  }
+  return au_store_check_ref(t, 63, err); /* PostgreSQL identifiers: at most 63 bytes */
 }
 
-static int key_cols(const struct au_schema *sc, int **order, bool **is_key) {
-  *order = au_xcalloc((size_t)sc->ncols, sizeof(int));
-  *is_key = au_xcalloc((size_t)sc->ncols, sizeof(bool));
-  int n = au_schema_key_cols(sc, *order, sc->ncols);
-  int k = 0;
-  for (int i = 0; i < n; i++) {
-    int c = (*order)[i];
-    if (c < 0 || c >= sc->ncols || (*is_key)[c])
-      continue;
-    (*is_key)[c] = true;
-    (*order)[k++] = c;
-  }
-  return k;
-}
 
 /* The time column a table is partitioned by: the first NOT NULL key column flagged
  * AU_COL_CURSOR with a time type, or -1. */
@@ -384,7 +348,7 @@ int au_pg_layout_for(const struct au_table_ref *t, bool timescale_available);
 int au_pg_layout_for(const struct au_table_ref *t, bool timescale_available) {
   int *order;
   bool *is_key;
-  key_cols(t->schema, &order, &is_key);
+  au_store_key_cols(t->schema, &order, &is_key);
   int pc = cursor_key_col(t->schema, is_key);
   free(order);
   free(is_key);
@@ -607,7 +571,7 @@ static struct tcache *tc_bind(struct pg *s, const struct au_table_ref *t) {
   tc->schema = sc;
   tc->ncols = sc->ncols;
   tc->seq_col = t->seq_col;
-  tc->nkey = key_cols(sc, &tc->key, &tc->is_key);
+  tc->nkey = au_store_key_cols(sc, &tc->key, &tc->is_key);
   const char *dot = strchr(t->dest, '.');
   const char *tn = dot ? dot + 1 : t->dest;
   tc->tname = au_xstrdup(tn);
@@ -760,7 +724,7 @@ char *au_pg_create_sql(const struct au_table_ref *t, int layout) {
   memset(&tc, 0, sizeof(tc));
   tc.schema = t->schema;
   tc.ncols = t->schema->ncols;
-  tc.nkey = key_cols(t->schema, &tc.key, &tc.is_key);
+  tc.nkey = au_store_key_cols(t->schema, &tc.key, &tc.is_key);
   tc.part_col = cursor_key_col(t->schema, tc.is_key);
   size_t n = strlen(t->dest) + 8;
   tc.qtable = au_xmalloc(n);

@@ -182,19 +182,6 @@ static void rollback_quiet(struct sq *s) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* A plain column identifier: [A-Za-z_][A-Za-z0-9_]*. */
-static bool col_ident_ok(const char *n) {
-  if (!n || !*n || strlen(n) > 120)
-    return false;
-  if (!((*n >= 'A' && *n <= 'Z') || (*n >= 'a' && *n <= 'z') || *n == '_'))
-    return false;
-  for (const char *p = n + 1; *p; p++)
-    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-          *p == '_'))
-      return false;
-  return true;
-}
-
 /* SQL text builder with a sticky error. */
 struct sqlb {
   struct au_buf b;
@@ -231,37 +218,9 @@ static const char *sql_type(enum au_type t) {
 }
 
 static int check_ref(const struct au_table_ref *t, struct au_err *err) {
-  if (!t || !t->dest || !au_ident_valid(t->dest))
-    return au_err_set(err, AU_E_INVAL, "invalid destination table name '%s'",
-                      t && t->dest ? t->dest : "(null)");
-  if (!t->schema || t->schema->ncols <= 0 || !t->schema->cols)
-    return au_err_set(err, AU_E_INVAL, "table %s: empty schema", t->dest);
-  if (t->seq_col >= t->schema->ncols)
-    return au_err_set(err, AU_E_INVAL, "table %s: sequence column %d out of range", t->dest,
-                      t->seq_col);
-  for (int c = 0; c < t->schema->ncols; c++)
-    if (!col_ident_ok(t->schema->cols[c].name))
-      return au_err_set(err, AU_E_INVAL, "table %s: invalid column name '%s'", t->dest,
-                        t->schema->cols[c].name ? t->schema->cols[c].name : "(null)");
-  return 0;
+  return au_store_check_ref(t, 120, err);
 }
 
-/* The primary-key columns in key order (au_schema_key_cols) and a per-column mask.
- * Returns the key count; *order and *is_key are allocated (free both). */
-static int key_cols(const struct au_schema *sc, int **order, bool **is_key) {
-  *order = au_xcalloc((size_t)sc->ncols, sizeof(int));
-  *is_key = au_xcalloc((size_t)sc->ncols, sizeof(bool));
-  int n = au_schema_key_cols(sc, *order, sc->ncols);
-  int k = 0;
-  for (int i = 0; i < n; i++) {
-    int c = (*order)[i];
-    if (c < 0 || c >= sc->ncols || (*is_key)[c])
-      continue; /* ignore bad or repeated indexes */
-    (*is_key)[c] = true;
-    (*order)[k++] = c;
-  }
-  return k;
-}
 
 /* --- open / migrations ---------------------------------------------------------- */
 
@@ -428,7 +387,7 @@ static int tc_build(struct sq *s, const struct au_table_ref *t, struct tcache *t
 
   int *order;
   bool *is_key;
-  int nkey = key_cols(sc, &order, &is_key);
+  int nkey = au_store_key_cols(sc, &order, &is_key);
   int nset = 0, ncmp = 0;
   for (int c = 0; c < sc->ncols; c++) {
     if (!is_key[c])
@@ -577,7 +536,7 @@ static int create_table(struct sq *s, const struct au_table_ref *t, struct au_er
   }
   int *order;
   bool *is_key;
-  int nkey = key_cols(sc, &order, &is_key);
+  int nkey = au_store_key_cols(sc, &order, &is_key);
   if (nkey) {
     SB(&sb, ", PRIMARY KEY (");
     for (int i = 0; i < nkey; i++)

@@ -206,5 +206,11 @@ int au_store_open(const char *url, struct au_store **out, struct au_err *err);
 void au_store_close(struct au_store *s);
 /* Validate a destination identifier (see au_table_ref.dest). */
 bool au_ident_valid(const char *s);
+/* Validate a table reference for a store: destination name, a non-empty schema, column
+ * names [A-Za-z_][A-Za-z0-9_]* of at most max_ident bytes, the sequence column index. */
+int au_store_check_ref(const struct au_table_ref *t, size_t max_ident, struct au_err *err);
+/* The primary-key columns in key order (au_schema_key_cols, bad or repeated indexes
+ * dropped) and a per-column mask. Returns the key count; free *order and *is_key. */
+int au_store_key_cols(const struct au_schema *sc, int **order, bool **is_key);
 
 #endif
