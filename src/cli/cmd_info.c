@@ -18,11 +18,11 @@ static const char sources_usage[] =
 
 static void print_opts(const struct au_option_def *o, const char *indent) {
   for (; o && o->name; o++)
-    printf("%s%-22s %-6s %s%s%s%s%s\n", indent, o->name,
+    printf("%s%-22s %-6s %s%s%s%s%s%s%s\n", indent, o->name,
            o->type == AU_OPT_INT ? "int" : o->type == AU_OPT_DOUBLE ? "number" : o->type == AU_OPT_BOOL ? "bool"
                                          : o->type == AU_OPT_LIST ? "list" : "text",
            o->doc ? o->doc : "", o->env ? " [env " : "", o->env ? o->env : "", o->env ? "]" : "",
-           o->def ? "" : "");
+           o->def ? " (default " : "", o->def ? o->def : "", o->def ? ")" : "");
 }
 
 static void print_table(const struct au_source_ops *s, const struct au_table_def *t) {
@@ -42,9 +42,8 @@ static void print_table(const struct au_source_ops *s, const struct au_table_def
   printf("  ingestion    cdc, SCD type 1, sequence_by ingestion_time\n");
   printf("  time         trade days in %s; interval %d min\n", t->trade_tz ? t->trade_tz : "UTC",
          t->interval_minutes);
-  printf("  defaults     batch_size_days %d, lookback_hours %d, history %d days, rate_limit_delay %.2gs%s\n",
-         t->default_batch_days, t->default_lookback_hours, t->default_history_days, t->default_rate_delay,
-         t->max_request_days ? "" : "");
+  printf("  defaults     batch_size_days %d, lookback_hours %d, history %d days, rate_limit_delay %.2gs\n",
+         t->default_batch_days, t->default_lookback_hours, t->default_history_days, t->default_rate_delay);
   printf("  columns\n");
   for (int c = 0; c < t->schema->ncols; c++) {
     const struct au_column *col = &t->schema->cols[c];

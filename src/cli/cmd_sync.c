@@ -319,7 +319,6 @@ int au_cmd_extract(struct au_cli *cli, int argc, char **argv) {
   struct extract_out eo = {format, false, 0, t};
   so.on_batch = extract_batch;
   so.on_batch_arg = &eo;
-  t->rate_limit_delay = t->rate_limit_delay; /* politeness still applies */
   struct au_sync_result res;
   rc = au_sync_table(&cli->cfg, t, NULL, &so, &res, &err);
   fflush(stdout);
