@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "sinks/avro.h"
+#include "sinks/jsonenc.h"
 #include "sinks/sink.h"
 #include "sources/canonical.h"
 #include "sources/source.h"
@@ -39,9 +40,10 @@ static void fill(struct au_batch *b, size_t first, size_t n) {
     au_batch_set_time(b, AU_LMP_END, t + AU_HOUR);
     au_batch_set_text(b, AU_LMP_LOC_ID, node, (size_t)nl);
     au_batch_set_text(b, AU_LMP_LOC_TYPE, "APNODE", 6);
-    double lmp = 20.0 + (double)((i * 7919) % 10000) / 100.0;
-    au_batch_set_double(b, AU_LMP_LMP, lmp);
-    au_batch_set_double(b, AU_LMP_ENERGY, lmp - 3.25);
+    /* prices as the operators publish them: decimals parsed from text, lmp = the parts */
+    long cents = 2000 + (long)((i * 7919) % 10000);
+    au_batch_set_double(b, AU_LMP_LMP, (double)cents / 100.0);
+    au_batch_set_double(b, AU_LMP_ENERGY, (double)(cents - 325) / 100.0);
     au_batch_set_double(b, AU_LMP_CONG, 2.5);
     au_batch_set_double(b, AU_LMP_LOSS, 0.75);
     au_lmp_set_meta(b, "CAISO", "DAM", "USD/MWh", "America/Los_Angeles", 60, ing);
@@ -80,22 +82,25 @@ int main(int argc, char **argv) {
     int nk = au_schema_key_cols(&au_lmp_schema, kc, 8);
     struct au_envelope env = {"caiso", "lmp_dam", "default", 1, AU_LMP_START};
     struct au_buf k = AU_BUF_INIT(0), v = AU_BUF_INIT(0);
+    struct au_jenc *je = au_jenc_new(&au_lmp_schema, &env, kc, nk);
     for (size_t done = 0; done < rows; done += batch) {
       size_t n = rows - done < batch ? rows - done : batch;
       fill(b, done, n);
+      au_jenc_begin(je, b);
       for (size_t r = 0; r < n; r++) {
         au_buf_reset(&k);
         au_buf_reset(&v);
         char id[37];
-        if (au_kafka_key(b, r, kc, nk, &k))
+        if (au_jenc_key(je, b, r, &k))
           return 1;
-        au_kafka_event_id(&env, k.ptr, k.len, id);
-        if (au_kafka_json_value(&env, b, r, id, &v))
+        au_jenc_event_id(je, k.ptr, k.len, id);
+        if (au_jenc_value(je, b, r, id, &v))
           return 1;
         fprintf(f, "%s\t%s\n", k.ptr, v.ptr);
       }
     }
     fclose(f);
+    au_jenc_free(je);
     au_buf_release(&k);
     au_buf_release(&v);
     au_batch_free(b);
@@ -142,18 +147,21 @@ int main(int argc, char **argv) {
                  au_avro_plan_new(sch.ptr, sch.len, &au_lmp_schema, &plan, &err)))
       return 1;
     fill(b, 0, batch < rows ? batch : rows);
+    struct au_jenc *je = au_jenc_new(&au_lmp_schema, &env, kc, nk);
+    au_jenc_begin(je, b);
     for (size_t r = 0; r < b->nrows; r++) {
       au_buf_reset(&k);
       au_buf_reset(&v);
       char id[37];
-      if (au_kafka_key(b, r, kc, nk, &k))
+      if (au_jenc_key(je, b, r, &k))
         return 1;
-      au_kafka_event_id(&env, k.ptr, k.len, id);
-      if (avro ? au_avro_value(plan, 1, &env, b, r, id, &v, &err) : au_kafka_json_value(&env, b, r, id, &v))
+      au_jenc_event_id(je, k.ptr, k.len, id);
+      if (avro ? au_avro_value(plan, 1, &env, b, r, id, &v, &err) : au_jenc_value(je, b, r, id, &v))
         return 1;
       bytes += k.len + v.len;
     }
     au_avro_plan_free(plan);
+    au_jenc_free(je);
     au_buf_release(&sch);
     bytes = (uint64_t)((double)bytes * (double)rows / (double)b->nrows);
     au_buf_release(&k);

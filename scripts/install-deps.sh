@@ -6,7 +6,7 @@ pkgs=(
   libcurl4-openssl-dev libjansson-dev libyajl-dev libyaml-dev libxml2-dev zlib1g-dev libzip-dev
   libsqlite3-dev sqlite3 libmicrohttpd-dev
   libpq-dev postgresql postgresql-contrib
-  librdkafka-dev kcat libavro-dev python3 python3-avro
+  librdkafka-dev kcat libavro-dev python3 python3-avro libjemalloc-dev
   unzip zip curl bc tzdata clang
 )
 missing=()

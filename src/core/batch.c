@@ -212,6 +212,8 @@ const char *au_batch_str(const struct au_batch *b, uint32_t id, size_t *len) {
   return b->pool->data + b->pool->offs[id];
 }
 
+uint32_t au_batch_nstrings(const struct au_batch *b) { return b->pool->n; }
+
 const char *au_batch_text(const struct au_batch *b, size_t r, int col, size_t *len) {
   return au_batch_str(b, b->cols[col][r].s, len);
 }

@@ -104,6 +104,8 @@ const char *au_batch_text(const struct au_batch *b, size_t r, int col, size_t *l
 /* Intern a string; returns its id (stable until au_batch_clear). */
 uint32_t au_batch_intern(struct au_batch *b, const char *s, size_t len);
 const char *au_batch_str(const struct au_batch *b, uint32_t id, size_t *len);
+/* Number of interned strings (ids are 0 .. n-1). */
+uint32_t au_batch_nstrings(const struct au_batch *b);
 
 /* Format cell as text for CSV/JSON/SQL params: times as ISO UTC; doubles with %.17g
  * trimmed (shortest round-trip); bools true/false. Returns false for NULL. */

@@ -39,13 +39,7 @@ void au_kafka_default_topic(const char *source, const char *table, char *out, si
 /* A topic name Kafka accepts: 1..249 chars of [A-Za-z0-9._-], not "." or "..". */
 bool au_kafka_topic_valid(const char *topic);
 
-/* Append the key of row r to out (out is not reset). */
-int au_kafka_key(const struct au_batch *b, size_t r, const int *keycols, int nkey, struct au_buf *out) AU_WUR;
-/* event_id of a key (36 chars + NUL). */
-void au_kafka_event_id(const struct au_envelope *env, const char *key, size_t keylen, char out[37]);
-/* Append the JSON value of row r (envelope + columns) to out. */
-int au_kafka_json_value(const struct au_envelope *env, const struct au_batch *b, size_t r, const char *event_id,
-                        struct au_buf *out) AU_WUR;
+/* Keys, event ids and JSON values: sinks/jsonenc.h. */
 
 /* --- Avro ----------------------------------------------------------------------- */
 

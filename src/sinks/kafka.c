@@ -13,13 +13,15 @@
  *   flush_timeout_ms     longest wait for delivery reports (default message.timeout.ms + 10 s)
  *   properties.<name>    passed to librdkafka as <name>; so is any other key with a dot
  *
- * Delivery: one idempotent producer (enable.idempotence=true, acks=all) per table run.
+ * Delivery: one idempotent producer (enable.idempotence=true, acks=all) per table run;
+ * keys are partitioned with murmur2 as Java clients do (properties.partitioner overrides).
  * write() queues the changed rows; flush() waits for every delivery report. A batch with
  * any failed report fails (retryable), so the pipeline rolls back the store and retries
  * the batch with the watermark unchanged. Messages of a failed attempt that *were*
- * delivered are remembered (64-bit digest of key + value) and skipped when the retry
- * queues the identical record again, so an in-process retry neither loses nor
- * duplicates; the set is cleared when a batch flushes cleanly.
+ * delivered are remembered (64-bit digest of key + value, computed by re-encoding their
+ * rows only when an attempt fails) and skipped when the retry queues the identical record
+ * again, so an in-process retry neither loses nor duplicates; the set is cleared when a
+ * batch flushes cleanly.
  *
  * A large write() encodes on a second thread (struct enc) while this thread produces, with
  * RD_KAFKA_MSG_F_COPY from the chunk ring; small ones do both on the calling thread. */
@@ -32,6 +34,7 @@
 #ifdef AU_HAVE_RDKAFKA
 #include "net/http.h"
 #include "sinks/avro.h"
+#include "sinks/jsonenc.h"
 #include "sources/canonical.h"
 
 #include <errno.h>
@@ -43,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 extern volatile sig_atomic_t au_cancel_requested;
@@ -56,16 +60,16 @@ struct dset {
   size_t cap, n;
 };
 
-struct pend {
-  uint64_t digest;
-  bool ok;
+struct pend { /* a message of the current attempt */
+  uint32_t row; /* its row in the batch */
+  bool ok;      /* delivered */
 };
 
 /* Encoded records of up to CHUNK_ROWS rows: keys and values back to back in data. */
 enum { CHUNK_ROWS = 2048, NCHUNKS = 8 };
 struct ent {
-  uint32_t koff, klen, voff, vlen;
-  uint64_t digest;
+  uint32_t koff, klen, voff, vlen, row;
+  uint64_t digest; /* only while retrying (skip set not empty) */
 };
 struct chunk {
   struct au_buf data;
@@ -103,6 +107,7 @@ struct ksink {
   char registry[1024];
   char schema_path[1600];
   struct au_avro_plan *plan;
+  struct au_jenc *jenc; /* keys, event ids, JSON values (one thread at a time) */
   uint32_t schema_id;
   bool registered;
   long flush_timeout_ms;
@@ -118,6 +123,7 @@ struct ksink {
   uint64_t delivered, failed;
   char first_error[256];
   struct dset skip; /* delivered in a failed attempt, not yet committed */
+  const struct au_batch *cur; /* the batch of the current attempt (valid until flush) */
 
   struct chunk ring[NCHUNKS];
   uint64_t total_msgs, total_bytes, total_skipped;
@@ -135,6 +141,18 @@ static inline uint64_t mix(uint64_t h, uint64_t w) {
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
   const uint8_t *c = p;
+  /* four independent lanes over 32-byte blocks (the multiplies overlap), then words */
+  uint64_t l[4] = {h, h ^ 0x9e3779b97f4a7c15ULL, h ^ 0xbf58476d1ce4e5b9ULL, h ^ 0x94d049bb133111ebULL};
+  while (n >= 32) {
+    for (int i = 0; i < 4; i++) {
+      uint64_t w;
+      memcpy(&w, c + 8 * i, 8);
+      l[i] = mix(l[i], w);
+    }
+    c += 32;
+    n -= 32;
+  }
+  h = mix(mix(mix(l[0], l[1]), l[2]), l[3]);
   while (n >= 8) {
     uint64_t w;
     memcpy(&w, c, 8);
@@ -319,6 +337,9 @@ static int producer_new(struct ksink *s, struct au_err *err) {
     rc = conf_set(conf, "linger.ms", "20", err);
   if (!rc) /* a whole pipeline batch fits in the queue (memory is bounded by the kbytes limit) */
     rc = conf_set(conf, "queue.buffering.max.messages", "1000000", err);
+  if (!rc) /* the Java client's key -> partition mapping (Kafka Streams joins, JVM producers
+            * of the same keys), and cheaper than the default crc32 one */
+    rc = conf_set(conf, "partitioner", "murmur2_random", err);
   for (size_t i = 0; !rc && i < s->props.n; i++) {
     const char *k = s->props.v[i].key, *v = s->props.v[i].value;
     if ((!strcmp(k, "enable.idempotence") && strcmp(v, "true")) ||
@@ -557,6 +578,8 @@ static int kafka_open(const struct au_sink_info *info, struct au_sink **out, str
   if (rc == 0 && s->nkey <= 0)
     rc = au_err_set(err, AU_E_CONFIG, "kafka: table %s.%s has no primary key", s->source, s->table);
   if (rc == 0)
+    s->jenc = au_jenc_new(s->schema, &s->env, s->keycols, s->nkey);
+  if (rc == 0)
     rc = producer_new(s, err);
   if (rc == 0 && s->format == FMT_AVRO)
     rc = avro_prepare(s, &o, err);
@@ -589,23 +612,55 @@ static uint64_t wait_reports(struct ksink *s) {
   return s->npend - (s->delivered + s->failed);
 }
 
-/* End the current attempt: remember what was delivered if it failed. */
+static int encode_row(struct ksink *s, const struct au_batch *b, size_t r, struct au_buf *out, size_t *klen,
+                      struct au_err *err);
+
+/* End the current attempt: if it failed, remember what was delivered (the digests of the
+ * delivered rows of s->cur, encoded again: the same bytes as were sent). */
 static void end_attempt(struct ksink *s, bool success) {
   if (success) {
     dset_clear(&s->skip);
-  } else {
-    for (size_t i = 0; i < s->npend; i++)
-      if (s->pend[i].ok)
-        dset_add(&s->skip, s->pend[i].digest);
+  } else if (s->cur) {
+    struct au_buf tmp = AU_BUF_INIT(0);
+    struct au_err e2 = AU_ERR_INIT;
+    au_jenc_begin(s->jenc, s->cur);
+    for (size_t i = 0; i < s->npend; i++) {
+      if (!s->pend[i].ok)
+        continue;
+      size_t klen = 0;
+      au_buf_reset(&tmp);
+      if (encode_row(s, s->cur, s->pend[i].row, &tmp, &klen, &e2) == 0)
+        dset_add(&s->skip, digest(tmp.ptr, klen, tmp.ptr + klen, tmp.len - klen));
+    }
+    au_buf_release(&tmp);
   }
   s->npend = 0;
   s->delivered = s->failed = 0;
   s->first_error[0] = 0;
 }
 
-/* Encode rows [first, last) of b (skipping unchanged ones) into c. Thread-safe: reads s
- * only (plan, envelope and key columns are immutable after open). */
-static int encode_chunk(const struct ksink *s, const struct au_batch *b, const uint8_t *mask, size_t first,
+/* Key then value of row r appended to out; *klen = the key's length. */
+static int encode_row(struct ksink *s, const struct au_batch *b, size_t r, struct au_buf *out, size_t *klen,
+                      struct au_err *err) {
+  size_t koff = out->len;
+  *klen = 0;
+  int rc = au_jenc_key(s->jenc, b, r, out);
+  if (rc)
+    return au_err_set(err, rc, "kafka: row %zu: key too large", r + 1);
+  *klen = out->len - koff;
+  char eid[37];
+  au_jenc_event_id(s->jenc, out->ptr + koff, *klen, eid);
+  if (s->format == FMT_AVRO)
+    return au_avro_value(s->plan, s->schema_id, &s->env, b, r, eid, out, err);
+  if ((rc = au_jenc_value(s->jenc, b, r, eid, out)))
+    return au_err_set(err, rc, "kafka: row %zu: value too large", r + 1);
+  return 0;
+}
+
+/* Encode rows [first, last) of b (skipping unchanged ones) into c. Runs on one thread at a
+ * time (the encoding thread, or the caller for small batches): it uses s->jenc's caches;
+ * everything else it reads from s is immutable after open. */
+static int encode_chunk(struct ksink *s, const struct au_batch *b, const uint8_t *mask, size_t first,
                         size_t last, struct chunk *c) {
   au_buf_reset(&c->data);
   c->n = 0;
@@ -615,30 +670,20 @@ static int encode_chunk(const struct ksink *s, const struct au_batch *b, const u
     c->cap = CHUNK_ROWS > last - first ? CHUNK_ROWS : last - first;
     c->e = au_xrealloc(c->e, c->cap * sizeof(*c->e));
   }
+  bool retrying = s->skip.n > 0; /* read-only while the encoder runs */
   for (size_t r = first; r < last; r++) {
     if (mask && mask[r] == AU_ROW_UNCHANGED)
       continue;
-    size_t koff = c->data.len;
-    int rc = au_kafka_key(b, r, s->keycols, s->nkey, &c->data);
+    size_t koff = c->data.len, klen = 0;
+    int rc = encode_row(s, b, r, &c->data, &klen, &c->err);
     if (rc)
-      return c->rc = au_err_set(&c->err, rc, "kafka: row %zu: key too large", r + 1);
-    size_t klen = c->data.len - koff;
-    char eid[37];
-    au_kafka_event_id(&s->env, c->data.ptr + koff, klen, eid);
-    size_t voff = c->data.len;
-    if (s->format == FMT_AVRO) {
-      rc = au_avro_value(s->plan, s->schema_id, &s->env, b, r, eid, &c->data, &c->err);
-      if (rc)
-        return c->rc = rc;
-    } else if ((rc = au_kafka_json_value(&s->env, b, r, eid, &c->data))) {
-      return c->rc = au_err_set(&c->err, rc, "kafka: row %zu: value too large", r + 1);
-    }
-    size_t vlen = c->data.len - voff;
-    if (voff > UINT32_MAX || vlen > UINT32_MAX)
+      return c->rc = rc;
+    size_t voff = koff + klen, vlen = c->data.len - voff;
+    if (voff > UINT32_MAX || vlen > UINT32_MAX || r > UINT32_MAX)
       return c->rc = au_err_set(&c->err, AU_E_TOOBIG, "kafka: row %zu: batch too large", r + 1);
     /* offsets, not pointers: data may move while the chunk grows */
-    c->e[c->n++] = (struct ent){(uint32_t)koff, (uint32_t)klen, (uint32_t)voff, (uint32_t)vlen,
-                                digest(c->data.ptr + koff, klen, c->data.ptr + voff, vlen)};
+    c->e[c->n++] = (struct ent){(uint32_t)koff, (uint32_t)klen, (uint32_t)voff, (uint32_t)vlen, (uint32_t)r,
+                                retrying ? digest(c->data.ptr + koff, klen, c->data.ptr + voff, vlen) : 0};
   }
   return 0;
 }
@@ -669,12 +714,16 @@ static void *enc_main(void *arg) {
 
 /* Produce the records of chunk c. */
 static int produce_chunk(struct ksink *s, const struct chunk *c, const char *ver_hdr, struct au_err *err) {
+  /* the records' CreateTime, read once per chunk (librdkafka would read the clock for each) */
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t ts = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
   for (size_t i = 0; i < c->n; i++) {
     if (au_cancel_requested)
       return au_err_set(err, AU_E_CANCELLED, "interrupted");
     const struct ent *m = &c->e[i];
     const char *kp = c->data.ptr + m->koff, *vp = c->data.ptr + m->voff;
-    if (dset_has(&s->skip, m->digest)) {
+    if (s->skip.n && dset_has(&s->skip, m->digest)) {
       s->total_skipped++;
       continue;
     }
@@ -682,7 +731,7 @@ static int produce_chunk(struct ksink *s, const struct chunk *c, const char *ver
       s->pend_cap = s->pend_cap ? s->pend_cap * 2 : 4096;
       s->pend = au_xrealloc(s->pend, s->pend_cap * sizeof(*s->pend));
     }
-    s->pend[s->npend] = (struct pend){m->digest, false};
+    s->pend[s->npend] = (struct pend){m->row, false};
     size_t idx = ++s->npend;
     for (;;) {
       rd_kafka_resp_err_t e =
@@ -691,10 +740,10 @@ static int produce_chunk(struct ksink *s, const struct chunk *c, const char *ver
                                   RD_KAFKA_V_KEY(kp, m->klen), RD_KAFKA_V_VALUE((void *)vp, m->vlen),
                                   RD_KAFKA_V_HEADER("source", s->source, -1), RD_KAFKA_V_HEADER("table", s->table, -1),
                                   RD_KAFKA_V_HEADER("schema_version", ver_hdr, -1),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_END)
+                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END)
               : rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_KEY(kp, m->klen), RD_KAFKA_V_VALUE((void *)vp, m->vlen),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_END);
+                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         break;
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !au_cancel_requested) {
@@ -715,12 +764,25 @@ static int produce_chunk(struct ksink *s, const struct chunk *c, const char *ver
   return 0;
 }
 
+static int write_batch(struct ksink *s, const struct au_batch *b, const uint8_t *mask, struct au_err *err);
+
 static int kafka_write(struct au_sink *base, const struct au_batch *b, const uint8_t *mask, struct au_err *err) {
   struct ksink *s = (struct ksink *)base;
-  if (s->npend) { /* a previous write failed before its flush */
+  if (s->npend) { /* written without a flush (not done by the pipeline): its batch is gone */
+    s->cur = NULL;
     wait_reports(s);
     end_attempt(s, false);
   }
+  s->cur = b;
+  int rc = write_batch(s, b, mask, err);
+  if (rc && s->npend) { /* the attempt ends here, while b still holds its rows */
+    wait_reports(s);
+    end_attempt(s, false);
+  }
+  return rc;
+}
+
+static int write_batch(struct ksink *s, const struct au_batch *b, const uint8_t *mask, struct au_err *err) {
   if (s->fatal || !s->rk) {
     au_warn(comp, "recreating the producer after a fatal error");
     producer_free(s);
@@ -731,6 +793,7 @@ static int kafka_write(struct au_sink *base, const struct au_batch *b, const uin
   char ver[16];
   snprintf(ver, sizeof(ver), "%d", s->env.schema_version);
   size_t nchunks = (b->nrows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+  au_jenc_begin(s->jenc, b);
   if (nchunks < 4) { /* small batch: encode and produce on this thread */
     for (size_t i = 0; i < nchunks; i++) {
       size_t first = i * CHUNK_ROWS, last = first + CHUNK_ROWS < b->nrows ? first + CHUNK_ROWS : b->nrows;
@@ -801,6 +864,7 @@ static int kafka_flush(struct au_sink *base, struct au_err *err) {
     s->fatal = true;
   bool ok = missing == 0 && failed == 0 && !s->fatal;
   end_attempt(s, ok);
+  s->cur = NULL;
   if (ok)
     return 0;
   if (au_cancel_requested)
@@ -821,6 +885,7 @@ static void kafka_close(struct au_sink *base) {
             (unsigned long long)s->total_bytes, s->total_skipped ? " (some skipped: delivered by an earlier attempt)" : "");
   producer_free(s);
   au_avro_plan_free(s->plan);
+  au_jenc_free(s->jenc);
   au_opts_release(&s->props);
   for (int i = 0; i < NCHUNKS; i++) {
     au_buf_release(&s->ring[i].data);

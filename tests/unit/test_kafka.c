@@ -7,11 +7,14 @@
 #include "core/err.h"
 #include "core/uuid.h"
 #include "sinks/avro.h"
+#include "sinks/jsonenc.h"
 #include "sinks/sink.h"
 #include "sources/canonical.h"
 #include "sources/source.h"
 #include "store/store.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #ifdef AU_HAVE_AVRO
@@ -68,11 +71,13 @@ TEST(key_event_id_json) {
   int kc[8];
   int nk = au_schema_key_cols(&au_lmp_schema, kc, 8);
   struct au_buf k = AU_BUF_INIT(0), v = AU_BUF_INIT(0);
-  CHECK_EQ_INT(au_kafka_key(b, 0, kc, nk, &k), 0);
-  CHECK_EQ_STR(k.ptr, "[\"DAM\",\"TH_NP15\\\"GEN\",\"2024-01-01T08:00:00Z\"]");
   struct au_envelope env = {"caiso", "lmp_dam", "default", 1, AU_LMP_START};
+  struct au_jenc *e = au_jenc_new(&au_lmp_schema, &env, kc, nk);
+  au_jenc_begin(e, b);
+  CHECK_EQ_INT(au_jenc_key(e, b, 0, &k), 0);
+  CHECK_EQ_STR(k.ptr, "[\"DAM\",\"TH_NP15\\\"GEN\",\"2024-01-01T08:00:00Z\"]");
   char id[37], want[37];
-  au_kafka_event_id(&env, k.ptr, k.len, id);
+  au_jenc_event_id(e, k.ptr, k.len, id);
   char name[256];
   int n = snprintf(name, sizeof(name), "caiso.lmp_dam\n%s", k.ptr);
   au_uuid_v5(au_uuid_ns_aurum, name, (size_t)n, want);
@@ -80,12 +85,12 @@ TEST(key_event_id_json) {
   CHECK_EQ_INT(id[14], '5');
   /* same key, another run: same id; another key: another id */
   char id2[37];
-  au_kafka_event_id(&env, k.ptr, k.len, id2);
+  au_jenc_event_id(e, k.ptr, k.len, id2);
   CHECK_EQ_STR(id, id2);
-  au_kafka_event_id(&env, "[\"x\"]", 5, id2);
+  au_jenc_event_id(e, "[\"x\"]", 5, id2);
   CHECK(strcmp(id, id2) != 0);
 
-  CHECK_EQ_INT(au_kafka_json_value(&env, b, 0, id, &v), 0);
+  CHECK_EQ_INT(au_jenc_value(e, b, 0, id, &v), 0);
   char exp[1024];
   snprintf(exp, sizeof(exp),
            "{\"event_id\":\"%s\",\"occurred_at\":\"2024-01-01T08:00:00Z\",\"tenant_id\":\"default\","
@@ -97,8 +102,126 @@ TEST(key_event_id_json) {
            "\"iso_interval_minutes\":60,\"ingestion_time\":\"2024-01-02T03:04:05.123456Z\"}",
            id);
   CHECK_EQ_STR(v.ptr, exp);
+  au_jenc_free(e);
   au_buf_release(&k);
   au_buf_release(&v);
+  au_batch_free(b);
+}
+
+/* au_json_double gives exactly au_batch_cell_str's text (shortest of %.15g/16g/17g). */
+TEST(json_double_matches_cell_str) {
+  static const struct au_column col[] = {{"v", AU_T_DOUBLE, AU_COL_NULLABLE, NULL}};
+  static const struct au_schema sch = {col, 1, NULL, 0};
+  struct au_batch *b = au_batch_new(&sch, 1);
+  static const double fixed[] = {0.0, -0.0, 1, -1, 0.1, 0.2, 0.1 + 0.2, 57.19, 17.31, 1e-4, 9.9999e-5, 1.5e-4,
+                                 -0.00012345678, 999999999999999.0, 1e15, 1e15 + 2, 1e16, 123456789.12345678,
+                                 4503599627370497.0, 5e-324, 1.7976931348623157e308, 2.5e-7, 33.333333333333336,
+                                 -12.3456789, 100.0000001, 0.30000000000000004};
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  size_t bad = 0;
+  for (int i = 0; i < 200000; i++) {
+    double v;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    if (i < (int)AU_ARRAY_LEN(fixed)) {
+      v = fixed[i];
+    } else if (i % 3 == 0) { /* any bit pattern */
+      memcpy(&v, &x, sizeof(v));
+      if (!isfinite(v))
+        continue;
+    } else { /* prices: up to 8 decimals, sometimes negative, sometimes computed */
+      int k = (int)(x % 9);
+      double p = 1;
+      for (int j = 0; j < k; j++)
+        p *= 10;
+      v = (double)(int64_t)((x >> 8) % 100000000000ULL) / p;
+      if (x & 0x10)
+        v = -v;
+      if (i % 5 == 0)
+        v = v - 3.25 * (double)(x % 7);
+    }
+    au_batch_clear(b);
+    au_batch_add_row(b);
+    au_batch_set_double(b, 0, v);
+    char want[64], got[64];
+    const char *w;
+    size_t wn;
+    au_batch_cell_str(b, 0, 0, want, sizeof(want), &w, &wn);
+    size_t gn = au_json_double(v, got);
+    if (gn != wn || memcmp(got, w, wn)) {
+      if (bad++ < 5)
+        fprintf(stderr, "  %.17g: cell_str %.*s, json %s\n", v, (int)wn, w, got);
+    }
+  }
+  CHECK_EQ_INT((long)bad, 0);
+  au_batch_free(b);
+}
+
+/* The caching encoder against a plain one built from au_batch_cell_str, over batches that
+ * are cleared and refilled (string ids reused for other strings, times repeated). */
+static void plain_value(const struct au_batch *b, size_t r, const char *id, struct au_buf *o) {
+  char t[64], tb[40];
+  const char *p;
+  size_t n;
+  CHECK_EQ_INT(au_buf_printf(o, "{\"event_id\":\"%s\",\"occurred_at\":", id), 0);
+  if (au_batch_is_null(b, r, AU_LMP_START)) {
+    CHECK_EQ_INT(au_buf_adds(o, "null"), 0);
+  } else {
+    n = au_time_fmt(au_batch_int(b, r, AU_LMP_START), tb);
+    CHECK_EQ_INT(au_buf_add_json_str(o, tb, n), 0);
+  }
+  CHECK_EQ_INT(au_buf_adds(o, ",\"tenant_id\":\"t\\\"x\",\"schema_version\":3,\"producer\":\"aurum/" AU_VERSION "\""),
+               0);
+  for (int c = 0; c < b->schema->ncols; c++) {
+    CHECK_EQ_INT(au_buf_printf(o, ",\"%s\":", b->schema->cols[c].name), 0);
+    enum au_type ty = b->schema->cols[c].type;
+    if (!au_batch_cell_str(b, r, c, t, sizeof(t), &p, &n) || (ty == AU_T_DOUBLE && !isfinite(au_batch_double(b, r, c))))
+      CHECK_EQ_INT(au_buf_adds(o, "null"), 0);
+    else if (ty == AU_T_TEXT || ty == AU_T_TIME || ty == AU_T_TIMESTAMP)
+      CHECK_EQ_INT(au_buf_add_json_str(o, p, n), 0);
+    else
+      CHECK_EQ_INT(au_buf_add(o, p, n), 0);
+  }
+  CHECK_EQ_INT(au_buf_addc(o, '}'), 0);
+}
+
+TEST(json_encoder_caches) {
+  struct au_batch *b = au_batch_new(&au_lmp_schema, 8);
+  int kc[8];
+  int nk = au_schema_key_cols(&au_lmp_schema, kc, 8);
+  struct au_envelope env = {"caiso", "lmp_dam", "t\"x", 3, AU_LMP_START};
+  struct au_jenc *e = au_jenc_new(&au_lmp_schema, &env, kc, nk);
+  struct au_buf k = AU_BUF_INIT(0), v = AU_BUF_INIT(0), want = AU_BUF_INIT(0);
+  static const char *const nodes[][3] = {{"A", "B\\n", "C\tD"}, {"X\"Y", "A", "\x01"}, {"", "Z", "B\\n"}};
+  for (int round = 0; round < 3; round++) {
+    au_batch_clear(b);
+    for (int i = 0; i < 6; i++) {
+      lmp_row(b, nodes[round][i % 3], round + i / 3, 10.125 * i - 3, i == 4);
+      if (i == 5)
+        au_batch_set_double(b, AU_LMP_CONG, NAN);
+    }
+    au_jenc_begin(e, b);
+    for (size_t r = 0; r < b->nrows; r++) {
+      au_buf_reset(&k);
+      au_buf_reset(&v);
+      au_buf_reset(&want);
+      CHECK_EQ_INT(au_jenc_key(e, b, r, &k), 0);
+      char id[37], idw[37], name[256];
+      au_jenc_event_id(e, k.ptr, k.len, id);
+      int n = snprintf(name, sizeof(name), "caiso.lmp_dam\n%s", k.ptr);
+      au_uuid_v5(au_uuid_ns_aurum, name, (size_t)n, idw);
+      CHECK_EQ_STR(id, idw);
+      CHECK_EQ_INT(au_jenc_value(e, b, r, id, &v), 0);
+      plain_value(b, r, id, &want);
+      CHECK_EQ_STR(v.ptr, want.ptr);
+      CHECK_EQ_INT((long)strlen(v.ptr), (long)v.len);
+    }
+  }
+  au_jenc_free(e);
+  au_buf_release(&k);
+  au_buf_release(&v);
+  au_buf_release(&want);
   au_batch_free(b);
 }
 
@@ -448,6 +571,8 @@ TEST(large_batch_exact_messages) {
   int nk = au_schema_key_cols(&au_lmp_schema, kc, 8);
   struct au_envelope env = {"caiso", "lmp_dam", "default", 1, AU_LMP_START};
   struct au_buf k = AU_BUF_INIT(0), v = AU_BUF_INIT(0);
+  struct au_jenc *je = au_jenc_new(&au_lmp_schema, &env, kc, nk);
+  au_jenc_begin(je, b);
   size_t ne = 0;
   for (size_t r = 0; r < N; r++) {
     if (mask[r] == AU_ROW_UNCHANGED)
@@ -455,14 +580,15 @@ TEST(large_batch_exact_messages) {
     au_buf_reset(&k);
     au_buf_reset(&v);
     char id[37];
-    CHECK_EQ_INT(au_kafka_key(b, r, kc, nk, &k), 0);
-    au_kafka_event_id(&env, k.ptr, k.len, id);
-    CHECK_EQ_INT(au_kafka_json_value(&env, b, r, id, &v), 0);
+    CHECK_EQ_INT(au_jenc_key(je, b, r, &k), 0);
+    au_jenc_event_id(je, k.ptr, k.len, id);
+    CHECK_EQ_INT(au_jenc_value(je, b, r, id, &v), 0);
     size_t len = k.len + v.len + 64;
     exp[ne] = au_xmalloc(len);
     snprintf(exp[ne], len, "%s|%s|caiso,lmp_dam,1", k.ptr, v.ptr);
     ne++;
   }
+  au_jenc_free(je);
   qsort(exp, ne, sizeof(*exp), cmp_str);
   size_t ng = consume_all(bs, "t.large", want, got);
   CHECK_EQ_INT((long)ng, (long)want);
@@ -488,6 +614,6 @@ TEST(large_batch_exact_messages) {
 #endif
 }
 
-TEST_LIST{T(default_topic), T(key_event_id_json), T(avro_plan_checks), T(avro_value_decodes),
+TEST_LIST{T(default_topic), T(key_event_id_json), T(json_double_matches_cell_str), T(json_encoder_caches), T(avro_plan_checks), T(avro_value_decodes),
           T(sink_against_mock_cluster), T(large_batch_exact_messages)};
 AU_TEST_MAIN()
