@@ -338,12 +338,22 @@ struct xfer {
   bool toobig;
   bool nomem;
   uint64_t bytes;
+  uint64_t clen; /* Content-Length of the last response's headers, 0 = unknown */
 };
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
   struct xfer *x = ud;
   size_t n = size * nmemb;
-  int rc = au_buf_add(&x->resp->body, ptr, n);
+  struct au_buf *body = &x->resp->body;
+  if (body->len == 0 && x->clen > n && x->clen <= 64u * 1024 * 1024 && (!body->max || x->clen <= body->max) &&
+      body->cap < x->clen + 1) {
+    /* one allocation of the announced size instead of a doubling chain; only a hint (a
+     * decoded or mis-announced body still grows as needed, and an allocation failure
+     * here just leaves the buffer to grow) */
+    if (au_buf_grow(body, (size_t)x->clen) != 0)
+      x->clen = 0;
+  }
+  int rc = au_buf_add(body, ptr, n);
   if (rc) {
     if (rc == AU_E_TOOBIG)
       x->toobig = true;
@@ -379,7 +389,15 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
     /* a new response (redirect hop, 100 Continue): keep only the last one's headers */
     x->resp->content_type[0] = 0;
     x->resp->retry_after[0] = 0;
+    x->clen = 0;
   } else {
+    char cl[32] = "";
+    header_capture(buf, n, "content-length", cl, sizeof(cl));
+    if (cl[0]) {
+      char *end;
+      unsigned long long v = strtoull(cl, &end, 10);
+      x->clen = (*end == 0 && cl[0] != '-') ? (uint64_t)v : 0;
+    }
     header_capture(buf, n, "content-type", x->resp->content_type,
                    sizeof(x->resp->content_type));
     header_capture(buf, n, "retry-after", x->resp->retry_after, sizeof(x->resp->retry_after));
@@ -682,7 +700,7 @@ int au_http_do(struct au_http_client *c, const struct au_http_request *req,
   }
 
   uint64_t rng = rng_seed();
-  struct xfer x = {resp, false, false, 0};
+  struct xfer x = {resp, false, false, 0, 0};
   char errbuf[CURL_ERROR_SIZE];
   CURL *h = make_handle(c, &p, req, method, hdrs, &x, errbuf);
   if (!h) {

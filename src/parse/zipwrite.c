@@ -10,7 +10,7 @@ static int zfail(struct au_err *err, zip_error_t *ze, const char *what) {
 }
 
 static int build(struct au_buf *out, const char *const *names, const char *const *datas,
-                 const size_t *lens, size_t n, bool pin, time_t mtime, struct au_err *err) {
+                 const size_t *lens, size_t n, bool pin, time_t mtime, int level, struct au_err *err) {
   if (n == 0) {
     /* libzip removes an archive without entries instead of writing one. */
     static const char empty[22] = {'P', 'K', 5, 6};
@@ -54,7 +54,7 @@ static int build(struct au_buf *out, const char *const *names, const char *const
       rc = au_err_set(err, AU_E_INVAL, "zip write: member '%s': %s", names[i], zip_strerror(za));
       break;
     }
-    if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 0) != 0) {
+    if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, (zip_uint32_t)level) != 0) {
       rc = au_err_set(err, AU_E_UNSUPPORTED, "zip write: member '%s': %s", names[i],
                       zip_strerror(za));
       break;
@@ -114,10 +114,12 @@ static int build(struct au_buf *out, const char *const *names, const char *const
 
 int au_zipw_build(struct au_buf *out, const char *const *names, const char *const *datas,
                   const size_t *lens, size_t n, struct au_err *err) {
-  return build(out, names, datas, lens, n, false, 0, err);
+  return build(out, names, datas, lens, n, false, 0, 0, err);
 }
 
 int au_zipw_build_at(struct au_buf *out, const char *const *names, const char *const *datas,
-                     const size_t *lens, size_t n, au_time mtime, struct au_err *err) {
-  return build(out, names, datas, lens, n, true, (time_t)(mtime / AU_USEC), err);
+                     const size_t *lens, size_t n, au_time mtime, int level, struct au_err *err) {
+  if (level < 0 || level > 9)
+    return au_err_set(err, AU_E_INVAL, "zip write: deflate level %d (0..9)", level);
+  return build(out, names, datas, lens, n, true, (time_t)(mtime / AU_USEC), level, err);
 }

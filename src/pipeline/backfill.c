@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/time.h"
 #include "net/http.h"
 #include "pipeline/backfill.h"
@@ -818,7 +819,11 @@ static void *worker_main(void *arg) {
     wunlock(r);
     if (rc == 0) {
       poll = POLL_MIN;
-      if (run_chunk(w, s, &c) != 0)
+      int crc = run_chunk(w, s, &c);
+      /* what the chunk freed goes back to the system: a year's backfill keeps the
+       * resident size of a month's (docs/BENCHMARKS.md) */
+      au_mem_trim();
+      if (crc != 0)
         break;
       continue;
     }
@@ -984,6 +989,8 @@ int au_backfill_run(struct au_config *cfg, struct au_store *store, const struct 
   r.slots_free = oo.concurrency;
   r.serialize = !strcmp(store->ops->scheme, "sqlite");
   r.t0 = au_mono();
+  /* a backfill is I/O-bound and may run for days: give freed memory back at once */
+  au_mem_eager();
   r.out = oo.progress_out;
   r.mode = oo.progress;
   if (r.mode == AU_PROGRESS_AUTO)

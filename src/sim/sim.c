@@ -827,6 +827,11 @@ static enum MHD_Result serve(struct au_sim *s, struct conn *cn, const char *url,
   free(snap);
   if (s->cfg.latency > 0)
     sim_sleep(s, s->cfg.latency);
+  if (s->cfg.answer_time > 0) {
+    double el = au_mono() - cn->t0;
+    if (el < s->cfg.answer_time)
+      sim_sleep(s, s->cfg.answer_time - el);
+  }
 
   int status = rep.status;
   size_t rows = rep.rows;
@@ -1049,6 +1054,9 @@ static void usage(FILE *f) {
           "                        non-empty key); missing/wrong -> 401\n"
           "  --fault SPEC          inject a fault (repeatable, first match wins)\n"
           "  --latency S           extra delay added to every response, seconds\n"
+          "  --answer-time S       every answer takes at least S seconds from the request's\n"
+          "                        arrival, building it included (an operator's response\n"
+          "                        time, whatever the simulator's own CPU load)\n"
           "  --quiet               no per-request log lines on stderr\n"
           "  -h, --help            this help\n"
           "\n"
@@ -1095,7 +1103,7 @@ static int usage_error(const char *fmt, ...) {
 
 int au_sim_cmd(int argc, char **argv) {
   enum { O_LISTEN = 256, O_SEED, O_NOW, O_REV_EVERY, O_REV_HOURS, O_SPACING, O_KEY, O_FAULT,
-         O_LATENCY, O_QUIET };
+         O_LATENCY, O_ANSWER, O_QUIET };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
       {"seed", required_argument, NULL, O_SEED},
@@ -1106,6 +1114,7 @@ int au_sim_cmd(int argc, char **argv) {
       {"aeso-api-key", required_argument, NULL, O_KEY},
       {"fault", required_argument, NULL, O_FAULT},
       {"latency", required_argument, NULL, O_LATENCY},
+      {"answer-time", required_argument, NULL, O_ANSWER},
       {"quiet", no_argument, NULL, O_QUIET},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -1176,6 +1185,13 @@ int au_sim_cmd(int argc, char **argv) {
         goto out;
       }
       cfg.latency = d;
+      break;
+    case O_ANSWER:
+      if (!parse_double(optarg, &d) || d < 0) {
+        rc = usage_error("--answer-time: want seconds >= 0, got '%s'", optarg);
+        goto out;
+      }
+      cfg.answer_time = d;
       break;
     case O_QUIET: cfg.quiet = true; break;
     case 'h':

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -291,6 +292,14 @@ out:
 
 static void sq_close(struct au_store *st);
 
+static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
+static void heap_limit_init(void) {
+  const char *e = getenv("AURUM_SQLITE_HEAP_MB");
+  long mb = e && *e ? atol(e) : 2;
+  if (mb > 0)
+    sqlite3_soft_heap_limit64((sqlite3_int64)mb << 20);
+}
+
 static int sq_open(const char *url, struct au_store **out, struct au_err *err) {
   *out = NULL;
   if (!url)
@@ -303,6 +312,7 @@ static int sq_open(const char *url, struct au_store **out, struct au_err *err) {
   if (!*path)
     return au_err_set(err, AU_E_CONFIG, "sqlite: empty database path in '%s'", url);
 
+  pthread_once(&heap_once, heap_limit_init);
   struct sq *s = au_xcalloc(1, sizeof(*s));
   s->base.ops = &au_store_sqlite;
   s->path = au_xstrdup(path);
