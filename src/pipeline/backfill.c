@@ -53,7 +53,7 @@ int au_backfill_plan(const struct au_table_cfg *t, au_time start, au_time end, i
   *out = NULL;
   *n = 0;
   if (chunk_days <= 0)
-    chunk_days = t->batch_size_days > 0 ? t->batch_size_days : 1;
+    chunk_days = au_table_window_days(NULL, t);
   if (end <= start)
     return au_err_set(err, AU_E_INVAL, "%s: the backfill range is empty (--end must be after --start)",
                       t->qualified);
@@ -116,7 +116,7 @@ int au_backfill_job_open(struct au_store *s, const struct au_table_cfg *t, au_ti
   if (rc != AU_E_NOTFOUND)
     return rc;
   au_err_clear(err);
-  int chunk_days = spec->chunk_days > 0 ? spec->chunk_days : t->batch_size_days;
+  int chunk_days = spec->chunk_days > 0 ? spec->chunk_days : au_table_window_days(NULL, t);
   struct au_chunk_range *ch;
   size_t n;
   if ((rc = au_backfill_plan(t, start, end, chunk_days, &ch, &n, err)))

@@ -114,6 +114,19 @@ struct au_table_cfg *au_config_table(struct au_config *c, const char *name, stru
   return t;
 }
 
+int au_table_window_days(const struct au_config *c, const struct au_table_cfg *t) {
+  if (!t->batch_size_days_set && t->src && t->src->window_days) {
+    const struct au_opts *so = NULL;
+    for (size_t i = 0; c && i < c->nsources; i++)
+      if (c->sources[i].name && !strcmp(c->sources[i].name, t->src->name))
+        so = &c->sources[i].opts;
+    int d = t->src->window_days(t->def, &t->opts, so);
+    if (d > 0)
+      return d;
+  }
+  return t->batch_size_days > 0 ? t->batch_size_days : 1;
+}
+
 /* --- ${ENV} expansion --- */
 char *au_config_expand_env(const char *s) {
   struct au_buf b = AU_BUF_INIT(0);
@@ -357,6 +370,7 @@ static int table_setting(struct au_table_cfg *t, const char *key, const char *v,
       return err->code;
     if (t->batch_size_days < 1 || t->batch_size_days > 3660)
       return au_err_set(err, AU_E_CONFIG, "%s must be between 1 and 3660", what);
+    t->batch_size_days_set = true;
   } else if (!strcmp(key, "rate_limit_delay")) {
     if (parse_double(v, what, &t->rate_limit_delay, err))
       return err->code;

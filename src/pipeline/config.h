@@ -25,6 +25,7 @@ struct au_table_cfg {
   char *start_date;     /* "YYYY-MM-DD[...]" or NULL */
   int lookback_hours;
   int batch_size_days;
+  bool batch_size_days_set; /* given in the config (else the source may choose, see below) */
   double rate_limit_delay;
   char *sequence_by;    /* default "ingestion_time" */
   char *scd_type;       /* "SCD_TYPE_1" */
@@ -54,6 +55,11 @@ struct au_config {
 };
 
 void au_config_init(struct au_config *c);
+
+/* Trade days per window (committed batch) and default backfill chunk of t: batch_size_days
+ * when the config sets it, else what the source asks for these options (window_days),
+ * else the table's default. */
+int au_table_window_days(const struct au_config *c, const struct au_table_cfg *t);
 void au_config_release(struct au_config *c);
 
 /* Load a YAML file into c. explicit: the user named it (missing file is an error);

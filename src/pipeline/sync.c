@@ -437,12 +437,13 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
     if ((rc = store->ops->run_begin(store, &run, err)))
       goto out;
   }
+  int window_days = au_table_window_days(cfg, t);
   au_info(t->qualified, "syncing %s from %s (watermark %s, lookback %dh, batches of %d days)", dest, base,
-          wm == AU_TIME_NONE ? "none" : "set", t->lookback_hours, t->batch_size_days);
+          wm == AU_TIME_NONE ? "none" : "set", t->lookback_hours, window_days);
 
   au_time ws = start;
   while (ws < end) {
-    day += t->batch_size_days;
+    day += window_days;
     au_civil_from_days(day, &y, &m, &d);
     au_time we = au_tz_day_start(r.tz, y, m, d);
     if (we > end)

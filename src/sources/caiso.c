@@ -1427,6 +1427,19 @@ static int caiso_parse(struct au_source_ctx *ctx, const struct au_request *req, 
 
 
 
+/* Every-node mode answers one trade day (DAM) or one hour (RT) per request: windows of one
+ * day keep a day of every APNode in memory (57,600 DAM rows) instead of 31 days. */
+static int caiso_window_days(const struct au_table_def *def, const struct au_opts *topts,
+                             const struct au_opts *sopts) {
+  const struct tinfo *ti = def->priv;
+  if (!ti || ti->kind != K_LMP)
+    return 0;
+  const char *v = au_opts_get(topts, "grp_type");
+  if ((!v || !*v) && sopts)
+    v = au_opts_get(sopts, "grp_type");
+  return v && *v ? 1 : 0;
+}
+
 const struct au_source_ops au_source_caiso = {
     .version = AU_SOURCE_OPS_VERSION,
     .name = "caiso",
@@ -1441,4 +1454,5 @@ const struct au_source_ops au_source_caiso = {
     .fini = caiso_fini,
     .plan = caiso_plan,
     .parse = caiso_parse,
+    .window_days = caiso_window_days,
 };

@@ -134,6 +134,12 @@ struct au_source_ops {
   int (*parse)(struct au_source_ctx *ctx, const struct au_request *req,
                const struct au_response *resp, struct au_batch *out, struct au_reqlist *more,
                struct au_err *err);
+  /* Optional: the window (trade days per committed batch, and default backfill chunk) for
+   * a table with these options when the user did not set batch_size_days; 0 = the table's
+   * default_batch_days. E.g. CAISO's every-node mode answers one day per request, so its
+   * windows are one day instead of holding 31 days of every node in memory. */
+  int (*window_days)(const struct au_table_def *def, const struct au_opts *table_opts,
+                     const struct au_opts *source_opts);
 };
 
 #define AU_SOURCE_OPS_VERSION 1

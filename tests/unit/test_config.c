@@ -2,6 +2,7 @@
 #include "core/au.h"
 #include "au_test.h"
 #include "core/err.h"
+#include "pipeline/backfill.h"
 #include "pipeline/config.h"
 
 #include <stdlib.h>
@@ -176,6 +177,37 @@ TEST(env_expansion) {
   free(s);
 }
 
+/* Windows: CAISO's every-node mode asks for one-day windows (and backfill chunks) unless the
+ * config sets batch_size_days; other tables keep their default. */
+TEST(window_days) {
+  const char *y = "tables:\n"
+                  "  - table: caiso.lmp_dam\n"
+                  "    grp_type: ALL_APNODES\n"
+                  "  - table: caiso.lmp_rtm\n"
+                  "    grp_type: ALL_APNODES\n"
+                  "    batch_size_days: 2\n"
+                  "  - table: caiso.lmp_fmm\n"
+                  "    nodes: TH_NP15_GEN-APND\n"
+                  "  - table: aeso.pool_price\n";
+  struct au_config c;
+  au_config_init(&c);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(au_config_parse_yaml(&c, y, strlen(y), &err), 0);
+  CHECK_EQ_INT((long)c.ntables, 4);
+  CHECK_EQ_INT(au_table_window_days(&c, &c.tables[0]), 1);
+  CHECK_EQ_INT(au_table_window_days(&c, &c.tables[1]), 2);
+  CHECK_EQ_INT(au_table_window_days(&c, &c.tables[2]), c.tables[2].def->default_batch_days);
+  CHECK_EQ_INT(au_table_window_days(&c, &c.tables[3]), 30);
+  /* the backfill's default chunk follows the window */
+  struct au_chunk_range *ch = NULL;
+  size_t n = 0;
+  au_time start = au_time_utc(2024, 1, 1, 8, 0, 0);
+  CHECK_EQ_INT(au_backfill_plan(&c.tables[0], start, start + 10 * AU_DAY, 0, &ch, &n, &err), 0);
+  CHECK_EQ_INT((long)n, 10);
+  free(ch);
+  au_config_release(&c);
+}
+
 TEST_LIST{T(yaml_full), T(yaml_unknown_key_is_error), T(pipeline_spec_as_written), T(pipeline_spec_errors),
-          T(env_expansion)};
+          T(env_expansion), T(window_days)};
 AU_TEST_MAIN()

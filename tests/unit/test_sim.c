@@ -491,6 +491,21 @@ TEST(fault_timeout_and_slow) {
   au_sim_stop(s);
 }
 
+/* --answer-time: every answer takes at least that long from the request's arrival. */
+TEST(answer_time) {
+  struct au_sim_config cfg = {.seed = 1, .now = au_time_utc(2025, 1, 1, 0, 0, 0), .answer_time = 0.3};
+  struct au_sim *s = start_cfg(&cfg);
+  for (int i = 0; i < 2; i++) {
+    double t0 = au_mono();
+    struct resp r = pool(s, "2024-01-01", NULL);
+    double took = au_mono() - t0;
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(took >= 0.3);
+    free(r.body);
+  }
+  au_sim_stop(s);
+}
+
 TEST(stats_and_log) {
   struct au_sim *s = start_default();
   for (int i = 0; i < 3; i++)
@@ -624,5 +639,5 @@ TEST_LIST{T(aeso_dst_days), T(aeso_api_key), T(aeso_bad_dates), T(aeso_future_ho
           T(determinism), T(revision_range), T(revise_every), T(fault_nth),
           T(fault_probability_deterministic), T(fault_bodies), T(fault_timeout_and_slow),
           T(stats_and_log), T(min_spacing), T(model_identity_and_shape), T(aeso_year_is_fast),
-          T(cmd_usage)};
+          T(cmd_usage), T(answer_time)};
 AU_TEST_MAIN()

@@ -243,6 +243,18 @@ TEST(merge_memory) {
   au_store_close(s);
 }
 
+/* Every connection's page cache shares one process budget (AURUM_SQLITE_HEAP_MB, 2 MiB by
+ * default), so many worker connections do not each grow a cache. */
+TEST(heap_budget) {
+  struct au_store *st = NULL;
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(au_store_open("sqlite::memory:", &st, &err), 0);
+  const char *e = getenv("AURUM_SQLITE_HEAP_MB");
+  if (!e || !*e)
+    CHECK_EQ_INT((long)sqlite3_soft_heap_limit64(-1), 2L << 20);
+  au_store_close(st);
+}
+
 TEST(null_changes) {
   const char *path = tmp_db("nulls");
   struct au_store *s = open_store(path);
@@ -722,7 +734,6 @@ TEST_LIST{
     T(merge_file),      T(merge_memory),         T(null_changes),
     T(no_sequence_int_bool), T(watermark_with_data), T(rollback_leaves_nothing),
     T(runs),            T(lock_across_processes), T(schema_evolution),
-    T(invalid_identifier), T(key_order), T(insert_rate),
-};
+    T(invalid_identifier), T(key_order), T(insert_rate), T(heap_budget)};
 
 AU_TEST_MAIN()

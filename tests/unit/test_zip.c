@@ -229,6 +229,40 @@ TEST(roundtrip) {
   free(big);
 }
 
+/* The simulator's variant: pinned mtime (same bytes twice), any deflate level reads back,
+ * level 1 is what the simulator uses; out-of-range levels are refused. */
+TEST(build_at_levels) {
+  char text[20000];
+  for (size_t i = 0; i < sizeof(text); i++)
+    text[i] = "0123456789,ABCDEF\n"[i % 18];
+  const char *names[] = {"PRC_LMP.csv"};
+  const char *datas[] = {text};
+  size_t lens[] = {sizeof(text)};
+  au_time mt = au_time_utc(2024, 3, 10, 12, 0, 0);
+  struct au_err e = AU_ERR_INIT;
+  size_t sz[3] = {0};
+  int levels[] = {0, 1, 9};
+  for (int k = 0; k < 3; k++) {
+    struct au_buf a = AU_BUF_INIT(0), b = AU_BUF_INIT(0);
+    CHECK_EQ_INT(au_zipw_build_at(&a, names, datas, lens, 1, mt, levels[k], &e), 0);
+    CHECK_EQ_INT(au_zipw_build_at(&b, names, datas, lens, 1, mt, levels[k], &e), 0);
+    CHECK(a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0);
+    struct grab g = {0};
+    CHECK_EQ_INT(au_zip_each(a.ptr, a.len, NULL, grab_member, grab_data, NULL, &g, &e), 0);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK(g.n == 1 && g.data[0].len == sizeof(text) && memcmp(g.data[0].ptr, text, sizeof(text)) == 0);
+    grab_free(&g);
+    sz[k] = a.len;
+    au_buf_release(&a);
+    au_buf_release(&b);
+  }
+  CHECK(sz[1] < sizeof(text)); /* level 1 still compresses */
+  struct au_buf c = AU_BUF_INIT(0);
+  CHECK(au_zipw_build_at(&c, names, datas, lens, 1, mt, 10, &e) < 0);
+  CHECK(au_zipw_build_at(&c, names, datas, lens, 1, mt, -1, &e) < 0);
+  au_buf_release(&c);
+}
+
 TEST(empty_archive) {
   struct au_buf out = AU_BUF_INIT(0);
   struct au_err e = AU_ERR_INIT;
@@ -351,6 +385,6 @@ TEST(zip_bomb) {
 
 TEST_LIST{T(caiso_7da_csv), T(caiso_20230812_csv), T(skip_member), T(caiso_error_zip),
           T(roundtrip),     T(empty_archive),      T(corrupt_input), T(limits),
-          T(zip_bomb)};
+          T(zip_bomb), T(build_at_levels)};
 
 AU_TEST_MAIN()
