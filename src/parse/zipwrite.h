@@ -15,8 +15,9 @@ int au_zipw_build(struct au_buf *out, const char *const *names, const char *cons
 
 /* Same, with every member's modification time pinned to mtime (so the same contents give a
  * byte-identical archive on every run, e.g. simulator answers) and a deflate level: 1
- * (fastest) .. 9, 0 = zlib's default (6). The simulator builds answers per request with
- * level 1: deflate at the default level was ~75% of its CPU for 31-day CAISO ZIPs. */
+ * (fastest) .. 9, 0 = zlib's default (6). The simulator answers at the default level (as
+ * the operators do); `aurum sim --zip-level 1` cuts its CPU (deflate at the default level is
+ * ~75% of it for 31-day CAISO ZIPs). */
 int au_zipw_build_at(struct au_buf *out, const char *const *names, const char *const *datas,
                      const size_t *lens, size_t n, au_time mtime, int level, struct au_err *err);
 

@@ -1054,6 +1054,8 @@ static void usage(FILE *f) {
           "                        non-empty key); missing/wrong -> 401\n"
           "  --fault SPEC          inject a fault (repeatable, first match wins)\n"
           "  --latency S           extra delay added to every response, seconds\n"
+          "  --zip-level N         deflate level of CAISO ZIP answers, 1 (fastest) .. 9;\n"
+          "                        default zlib's own (6), as the operators' servers\n"
           "  --answer-time S       every answer takes at least S seconds from the request's\n"
           "                        arrival, building it included (an operator's response\n"
           "                        time, whatever the simulator's own CPU load)\n"
@@ -1103,7 +1105,7 @@ static int usage_error(const char *fmt, ...) {
 
 int au_sim_cmd(int argc, char **argv) {
   enum { O_LISTEN = 256, O_SEED, O_NOW, O_REV_EVERY, O_REV_HOURS, O_SPACING, O_KEY, O_FAULT,
-         O_LATENCY, O_ANSWER, O_QUIET };
+         O_LATENCY, O_ANSWER, O_ZIPLEVEL, O_QUIET };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
       {"seed", required_argument, NULL, O_SEED},
@@ -1115,6 +1117,7 @@ int au_sim_cmd(int argc, char **argv) {
       {"fault", required_argument, NULL, O_FAULT},
       {"latency", required_argument, NULL, O_LATENCY},
       {"answer-time", required_argument, NULL, O_ANSWER},
+      {"zip-level", required_argument, NULL, O_ZIPLEVEL},
       {"quiet", no_argument, NULL, O_QUIET},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -1192,6 +1195,13 @@ int au_sim_cmd(int argc, char **argv) {
         goto out;
       }
       cfg.answer_time = d;
+      break;
+    case O_ZIPLEVEL:
+      if (!parse_double(optarg, &d) || d < 1 || d > 9 || d != (double)(int)d) {
+        rc = usage_error("--zip-level: want an integer 1..9, got '%s'", optarg);
+        goto out;
+      }
+      cfg.zip_level = (int)d;
       break;
     case O_QUIET: cfg.quiet = true; break;
     case 'h':

@@ -33,6 +33,8 @@ struct au_sim_config {
   const char *const *faults; /* fault specs, see au_sim_fault_parse() */
   size_t nfaults;
   double latency;            /* added delay per response, seconds */
+  int zip_level;             /* deflate level of ZIP answers: 0 = zlib's default (as the
+                                operators' servers), 1 fastest .. 9 */
   double answer_time;        /* every answer takes at least this long from the request's
                                 arrival, generation included (an operator's response time,
                                 independent of the simulator's CPU); 0 = off */

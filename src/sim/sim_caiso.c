@@ -147,7 +147,8 @@ static int zip_reply(struct au_sim_ctx *ctx, struct au_sim_reply *rep, const cha
                      const char *const *datas, const size_t *lens, size_t n) {
   struct au_err err = AU_ERR_INIT;
   au_buf_reset(&rep->body);
-  int rc = au_zipw_build_at(&rep->body, names, datas, lens, n, au_sim_now(ctx), 1, &err);
+  int rc = au_zipw_build_at(&rep->body, names, datas, lens, n, au_sim_now(ctx),
+                            au_sim_ctx_config(ctx)->zip_level, &err);
   if (rc)
     return rc;
   rep->status = 200;
