@@ -895,7 +895,8 @@ static int mis_download(struct au_sim_ctx *ctx, const struct au_sim_request *req
     const char *names[1] = {member}, *datas[1] = {csv.ptr};
     size_t lens[1] = {csv.len};
     struct au_err err = AU_ERR_INIT;
-    rc = au_zipw_build(&rep->body, names, datas, lens, 1, &err);
+    /* the member's time is the document's post time: same request, same bytes */
+    rc = au_zipw_build_at(&rep->body, names, datas, lens, 1, post, au_sim_ctx_config(ctx)->zip_level, &err);
   }
   rep->content_type = "application/zip";
   rep->rows = g.count;

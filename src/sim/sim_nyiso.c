@@ -292,7 +292,8 @@ static int nyiso_handle(struct au_sim_ctx *ctx, const struct au_sim_request *req
       not_found(rep);
     } else if (rc == 0) {
       struct au_err err = AU_ERR_INIT;
-      rc = au_zipw_build(&rep->body, (const char *const *)names, (const char *const *)datas, lens, n, &err);
+      rc = au_zipw_build_at(&rep->body, (const char *const *)names, (const char *const *)datas, lens, n,
+                            au_sim_now(ctx), au_sim_ctx_config(ctx)->zip_level, &err); /* deterministic bytes */
       rep->content_type = "application/zip";
       rep->rows = total;
     }

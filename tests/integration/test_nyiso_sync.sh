@@ -95,5 +95,10 @@ check_eq "forecast spring: 23 hours on the spring day" \
 
 # --- a future day's file is not an error; a missing past file is ---
 sim_post "/_sim/clock?now=2024-06-01T12:00:00Z"
+# monthly archives are the same bytes on every request (member times pinned to the sim clock)
+curl -s "$AURUM_NYISO_BASE/realtime/20240501realtime_zone_csv.zip" -o "$T_DIR/z1.zip"
+sleep 2.1   # ZIP (DOS) times have a 2-second resolution
+curl -s "$AURUM_NYISO_BASE/realtime/20240501realtime_zone_csv.zip" -o "$T_DIR/z2.zip"
+check_eq "sim: monthly zip is byte-identical across requests" "$(cmp -s "$T_DIR/z1.zip" "$T_DIR/z2.zip" && echo same)" same
 check_eq "sim: tomorrow's rtlbmp is 404" "$(curl -s -o /dev/null -w '%{http_code}' "$AURUM_NYISO_BASE/rtlbmp/20240602rtlbmp_zone.csv")" 404
 t_done
