@@ -68,10 +68,52 @@ static void rows_push(struct rows *r, au_time t0, au_time t1, int loc, int item,
 
 /* --- formatting helpers --- */
 
+static char *put2(char *d, int v) {
+  d[0] = (char)('0' + v / 10 % 10);
+  d[1] = (char)('0' + v % 10);
+  return d + 2;
+}
+
 static void fmt_gmt(au_time t, char *b) { /* 2024-01-01T08:00:00-00:00 */
   struct au_civil c;
   au_time_to_civil(t, &c);
-  snprintf(b, 32, "%04d-%02d-%02dT%02d:%02d:%02d-00:00", c.year, c.month, c.day, c.hour, c.minute, c.second);
+  if (c.year < 0 || c.year > 9999) {
+    snprintf(b, 32, "%04d-%02d-%02dT%02d:%02d:%02d-00:00", c.year, c.month, c.day, c.hour, c.minute, c.second);
+    return;
+  }
+  char *d = put2(put2(b, c.year / 100), c.year % 100);
+  *d++ = '-';
+  d = put2(d, c.month);
+  *d++ = '-';
+  d = put2(d, c.day);
+  *d++ = 'T';
+  d = put2(d, c.hour);
+  *d++ = ':';
+  d = put2(d, c.minute);
+  *d++ = ':';
+  d = put2(d, c.second);
+  memcpy(d, "-00:00", 7);
+}
+
+/* Append s then a comma (the CSV writer's hot path; au_buf_printf per row was most of the
+ * simulator's time for big answers). */
+static int add_field(struct au_buf *b, const char *s) {
+  size_t n = strlen(s);
+  int rc = au_buf_grow(b, n + 1);
+  if (rc)
+    return rc;
+  memcpy(b->ptr + b->len, s, n);
+  b->len += n;
+  b->ptr[b->len++] = ',';
+  b->ptr[b->len] = 0;
+  return 0;
+}
+
+static int add_int_field(struct au_buf *b, int v) {
+  char t[16];
+  int n = snprintf(t, sizeof(t), "%d", v);
+  (void)n;
+  return add_field(b, t);
 }
 
 /* number with up to `dec` decimals, trailing zeros trimmed (OASIS style: 55.5152, 1501.95, 0) */
@@ -401,12 +443,20 @@ static int write_csv(const struct q *q, const struct rows *r, struct au_buf *b, 
     const char *loc = q->locs ? q->locs[w->loc] : "";
     if (!strcmp(hdr_kind, "lmp")) {
       const char *grp = q->all ? "ALL_APNODES" : "ALL";
-      if (intvl)
-        rc = au_buf_printf(b, "%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d,", s0, s1, o.date, o.hr, loc, loc, loc, q->mkt,
-                           lmp_types[w->item], lmp_items[w->item], loc, grp, 1 + w->item % 2);
-      else
-        rc = au_buf_printf(b, "%s,%s,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d,", s0, s1, o.date, o.hr, o.interval, loc, loc,
-                           loc, q->mkt, lmp_types[w->item], lmp_items[w->item], loc, grp, 1 + w->item % 2);
+      /* intvl: ..,OPR_HR,NODE_ID_XML,..  else: ..,OPR_HR,OPR_INTERVAL,NODE_ID_XML,.. */
+      const char *f[] = {s0, s1, o.date, NULL, loc, loc, loc, q->mkt, lmp_types[w->item], lmp_items[w->item], loc,
+                         grp};
+      for (size_t k = 0; k < AU_ARRAY_LEN(f) && !rc; k++) {
+        if (!f[k]) {
+          rc = add_int_field(b, o.hr);
+          if (!rc && !intvl)
+            rc = add_int_field(b, o.interval);
+        } else {
+          rc = add_field(b, f[k]);
+        }
+      }
+      if (!rc)
+        rc = add_int_field(b, 1 + w->item % 2);
       if (!rc)
         rc = add_num(b, w->v, 5);
       if (!rc)
