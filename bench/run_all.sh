@@ -14,6 +14,7 @@ for iso in ercot pjm miso spp nyiso isone ieso; do
   [ -x "$B/bench/bench_$iso" ] && run "$B/bench/bench_$iso"
 done
 run bash bench/bench_backfill.sh "$B"
+run "$B/bench/bench_sqlite"
 run bash bench/bench_pg.sh "$B" 1000000 100000
 [ -x "$B/bench/bench_kafka" ] && run bash bench/bench_kafka.sh "$B" 1000000
 exit 0

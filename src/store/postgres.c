@@ -1047,66 +1047,6 @@ static void be64(char *p, uint64_t v) {
     p[i] = (char)v;
 }
 
-/* Order of rows by key (key order; NULLs first; text by bytes). */
-struct sort_ctx {
-  const struct tcache *tc;
-  const struct au_batch *b;
-};
-
-static int cmp_key(const void *pa, const void *pb, void *arg) {
-  const struct sort_ctx *cx = arg;
-  const struct tcache *tc = cx->tc;
-  const struct au_batch *b = cx->b;
-  uint32_t r1 = *(const uint32_t *)pa, r2 = *(const uint32_t *)pb;
-  for (int i = 0; i < tc->nkey; i++) {
-    int c = tc->key[i];
-    bool n1 = b->nulls[c][r1] != 0, n2 = b->nulls[c][r2] != 0;
-    if (n1 || n2) {
-      if (n1 != n2)
-        return n1 ? -1 : 1;
-      continue;
-    }
-    const union au_cell *x = &b->cols[c][r1], *y = &b->cols[c][r2];
-    int d = 0;
-    switch (tc->schema->cols[c].type) {
-    case AU_T_DOUBLE:
-      d = (x->d > y->d) - (x->d < y->d);
-      break;
-    case AU_T_TEXT: {
-      if (x->s == y->s)
-        break;
-      size_t l1 = 0, l2 = 0;
-      const char *s1 = au_batch_str(b, x->s, &l1), *s2 = au_batch_str(b, y->s, &l2);
-      d = memcmp(s1, s2, l1 < l2 ? l1 : l2);
-      if (d == 0)
-        d = (l1 > l2) - (l1 < l2);
-      break;
-    }
-    default:
-      d = (x->i > y->i) - (x->i < y->i);
-    }
-    if (d)
-      return d;
-  }
-  return (r1 > r2) - (r1 < r2); /* stable: batch order among equal keys */
-}
-
-/* Row order for COPY: the batch sorted by key (identity when already sorted or keyless). */
-static uint32_t *key_perm(const struct tcache *tc, const struct au_batch *b) {
-  uint32_t *p = au_xmalloc((b->nrows ? b->nrows : 1) * sizeof(uint32_t));
-  for (size_t i = 0; i < b->nrows; i++)
-    p[i] = (uint32_t)i;
-  if (tc->nkey == 0 || b->nrows < 2)
-    return p;
-  struct sort_ctx cx = {tc, b};
-  bool sorted = true;
-  for (size_t i = 1; i < b->nrows && sorted; i++)
-    sorted = cmp_key(&p[i - 1], &p[i], &cx) < 0;
-  if (!sorted)
-    qsort_r(p, b->nrows, sizeof(uint32_t), cmp_key, &cx);
-  return p;
-}
-
 /* COPY the batch in binary, rows in perm order, into `into` ("table (cols)" text).
  * With meta, the first two fields are the batch row number and occ[row]. On failure
  * the server's SQLSTATE is copied to sqlstate (may be NULL). */
@@ -1605,7 +1545,7 @@ static int pg_write(struct au_store *st, const struct au_table_ref *t, const str
     if ((rc = ensure_partitions(s, tc, months, nmon, err)))
       goto out;
   }
-  perm = key_perm(tc, b);
+  perm = au_store_key_perm(b, tc->key, tc->nkey);
   if (tc->try_direct && tc->types_ok && maxocc == 0 && direct_enabled()) {
     /* Fast path for new rows: COPY straight into the table under a savepoint. It only
      * succeeds when no key exists yet (a unique violation rolls it back), and then every

@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const struct au_store_ops au_store_sqlite;
@@ -91,4 +92,64 @@ int au_store_key_cols(const struct au_schema *sc, int **order, bool **is_key) {
     (*order)[k++] = c;
   }
   return k;
+}
+
+/* --- key order ---------------------------------------------------------------------- */
+
+struct sort_ctx {
+  const struct au_batch *b;
+  const int *key;
+  int nkey;
+};
+
+static int cmp_key(const void *pa, const void *pb, void *arg) {
+  const struct sort_ctx *cx = arg;
+  const struct au_batch *b = cx->b;
+  uint32_t r1 = *(const uint32_t *)pa, r2 = *(const uint32_t *)pb;
+  for (int i = 0; i < cx->nkey; i++) {
+    int c = cx->key[i];
+    bool n1 = b->nulls[c][r1] != 0, n2 = b->nulls[c][r2] != 0;
+    if (n1 || n2) {
+      if (n1 != n2)
+        return n1 ? -1 : 1;
+      continue;
+    }
+    const union au_cell *x = &b->cols[c][r1], *y = &b->cols[c][r2];
+    int d = 0;
+    switch (b->schema->cols[c].type) {
+    case AU_T_DOUBLE:
+      d = (x->d > y->d) - (x->d < y->d);
+      break;
+    case AU_T_TEXT: {
+      if (x->s == y->s)
+        break;
+      size_t l1 = 0, l2 = 0;
+      const char *s1 = au_batch_str(b, x->s, &l1), *s2 = au_batch_str(b, y->s, &l2);
+      d = memcmp(s1, s2, l1 < l2 ? l1 : l2);
+      if (d == 0)
+        d = (l1 > l2) - (l1 < l2);
+      break;
+    }
+    default:
+      d = (x->i > y->i) - (x->i < y->i);
+    }
+    if (d)
+      return d;
+  }
+  return (r1 > r2) - (r1 < r2); /* stable: batch order among equal keys */
+}
+
+uint32_t *au_store_key_perm(const struct au_batch *b, const int *key, int nkey) {
+  uint32_t *p = au_xmalloc((b->nrows ? b->nrows : 1) * sizeof(uint32_t));
+  for (size_t i = 0; i < b->nrows; i++)
+    p[i] = (uint32_t)i;
+  if (nkey <= 0 || b->nrows < 2)
+    return p;
+  struct sort_ctx cx = {b, key, nkey};
+  bool sorted = true;
+  for (size_t i = 1; i < b->nrows && sorted; i++)
+    sorted = cmp_key(&p[i - 1], &p[i], &cx) < 0;
+  if (!sorted)
+    qsort_r(p, b->nrows, sizeof(uint32_t), cmp_key, &cx);
+  return p;
 }

@@ -117,6 +117,8 @@ struct tcache {
   sqlite3_stmt *upd;        /* NULL when an existing row can never change (no key or values) */
   char (*tbuf)[TBUF_SZ];    /* per-column scratch for formatted times */
   int *tlen;
+  int *key;                 /* key columns in key order: rows are written in key order */
+  int nkey;
 };
 
 struct held_lock {
@@ -351,8 +353,11 @@ static void tc_release(struct tcache *tc) {
   tc->ins = tc->upd = NULL;
   free(tc->tbuf);
   free(tc->tlen);
+  free(tc->key);
   tc->tbuf = NULL;
   tc->tlen = NULL;
+  tc->key = NULL;
+  tc->nkey = 0;
 }
 
 static int tc_prepare(struct sq *s, const char *sql, sqlite3_stmt **st, const char *dest,
@@ -374,6 +379,9 @@ static int tc_build(struct sq *s, const struct au_table_ref *t, struct tcache *t
   tc->seq_col = t->seq_col;
   tc->tbuf = au_xcalloc((size_t)sc->ncols, TBUF_SZ);
   tc->tlen = au_xcalloc((size_t)sc->ncols, sizeof(int));
+  bool *key_mask = NULL;
+  tc->nkey = au_store_key_cols(sc, &tc->key, &key_mask);
+  free(key_mask);
 
   struct sqlb sb = {AU_BUF_INIT(SQL_MAX), 0};
   SB(&sb, "INSERT INTO ");
@@ -713,7 +721,11 @@ static int sq_write(struct au_store *st, const struct au_table_ref *t, const str
 
   uint64_t n_ins = 0, n_upd = 0, n_same = 0;
   uint8_t *outcome = ms ? ms->outcome : NULL;
-  for (size_t r = 0; r < b->nrows; r++) {
+  /* in key order: each insert lands next to the previous one in the primary-key index
+   * (equal keys keep their batch order, so the last one still wins) */
+  uint32_t *perm = au_store_key_perm(b, tc->key, tc->nkey);
+  for (size_t i = 0; i < b->nrows; i++) {
+    size_t r = perm[i];
     format_row(tc, b, r);
     if (bind_row(tc, b, r, tc->ins) != SQLITE_OK) {
       rc = fail(s, err, SQLITE_ERROR, "bind row %zu of %s", r, t->dest);
@@ -760,6 +772,7 @@ static int sq_write(struct au_store *st, const struct au_table_ref *t, const str
   if (own_tx)
     rc = exec_sql(s, "COMMIT", err, "commit");
 out:
+  free(perm);
   /* Drop the SQLITE_STATIC bindings into the batch before the caller reuses it. */
   sqlite3_clear_bindings(tc->ins);
   if (tc->upd)

@@ -212,5 +212,9 @@ int au_store_check_ref(const struct au_table_ref *t, size_t max_ident, struct au
 /* The primary-key columns in key order (au_schema_key_cols, bad or repeated indexes
  * dropped) and a per-column mask. Returns the key count; free *order and *is_key. */
 int au_store_key_cols(const struct au_schema *sc, int **order, bool **is_key);
+/* Row order of b by the key columns key[0..nkey) (NULLs first, text by bytes, stable):
+ * a new array of b->nrows indexes (identity when already sorted or keyless); free it.
+ * Inserting in key order keeps primary-key index updates local. */
+uint32_t *au_store_key_perm(const struct au_batch *b, const int *key, int nkey);
 
 #endif

@@ -255,6 +255,43 @@ TEST(heap_budget) {
   au_store_close(st);
 }
 
+/* Rows are written in key order, but outcomes stay at their batch rows and, for a key twice
+ * in one batch, the later row still wins. */
+TEST(key_order_outcomes) {
+  char path[] = "/tmp/aurum-test-korder-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  char url[128];
+  snprintf(url, sizeof(url), "sqlite:%s", path);
+  struct au_store *s = open_store(url);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(s->ops->ensure_table(s, &ref1, &err), 0);
+  struct au_batch *b = au_batch_new(&schema1, 8);
+  add_row(b, T0 + 2 * AU_HOUR, "NODE_B", true, 1.0, T0 + AU_DAY);
+  add_row(b, T0, "NODE_A", true, 2.0, T0 + AU_DAY);
+  add_row(b, T0 + AU_HOUR, "NODE_B", true, 3.0, T0 + AU_DAY);
+  add_row(b, T0, "NODE_A", true, 4.0, T0 + AU_DAY + AU_HOUR); /* same key as row 2, newer */
+  add_row(b, T0 - AU_HOUR, "NODE_C", true, 5.0, T0 + AU_DAY);
+  uint8_t outcome[8] = {0};
+  struct au_merge_stats st = {0, 0, 0, outcome};
+  CHECK_EQ_INT(s->ops->begin(s, &err), 0);
+  CHECK_EQ_INT(s->ops->write(s, &ref1, b, &st, &err), 0);
+  CHECK_EQ_INT(s->ops->commit(s, NULL, &err), 0);
+  CHECK_EQ_INT(st.inserted, 4);
+  CHECK_EQ_INT(st.updated, 1);
+  CHECK_EQ_INT(outcome[0], AU_ROW_INSERTED);
+  CHECK_EQ_INT(outcome[1], AU_ROW_INSERTED);
+  CHECK_EQ_INT(outcome[2], AU_ROW_INSERTED);
+  CHECK_EQ_INT(outcome[3], AU_ROW_UPDATED);
+  CHECK_EQ_INT(outcome[4], AU_ROW_INSERTED);
+  CHECK_EQ_STR(q1(path, "select count(*) from test_prices"), "4");
+  CHECK_EQ_STR(q1(path, "select price from test_prices where node='NODE_A'"), "4.0");
+  au_batch_free(b);
+  s->ops->close(s);
+  unlink(path);
+}
+
 TEST(null_changes) {
   const char *path = tmp_db("nulls");
   struct au_store *s = open_store(path);
@@ -734,6 +771,6 @@ TEST_LIST{
     T(merge_file),      T(merge_memory),         T(null_changes),
     T(no_sequence_int_bool), T(watermark_with_data), T(rollback_leaves_nothing),
     T(runs),            T(lock_across_processes), T(schema_evolution),
-    T(invalid_identifier), T(key_order), T(insert_rate), T(heap_budget)};
+    T(invalid_identifier), T(key_order), T(insert_rate), T(heap_budget), T(key_order_outcomes)};
 
 AU_TEST_MAIN()
