@@ -24,7 +24,7 @@
 #include "sources/canonical.h"
 #include "sources/source.h"
 
-#include <jansson.h>
+#include <yajl/yajl_parse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,23 +265,53 @@ static int isone_plan(struct au_source_ctx *ctx, au_time start, au_time end, str
   return 0;
 }
 
-/* --- parse ---------------------------------------------------------------------- */
+/* --- parse ----------------------------------------------------------------------
+ *
+ * Streaming (yajl): the records are read field by field as the document goes by; no
+ * document tree is built. Only the fields aurum maps are kept (copied into a per-record
+ * scratch buffer); everything else, however nested, is skipped. */
+
+enum fld { F_BEGIN, F_CREATION, F_LMP, F_ENE, F_CONG, F_LOSS, F_LOAD, F_LOADMW, F_FUEL, F_ROLLUP, F_FLAG,
+           F_GENMW, F_LOCATION, F_LOC_ID, F_LOC_NAME, F_LOC_TYPE, F_N };
+enum vkind { V_NONE = 0, V_NULL, V_STR, V_NUM, V_OTHER };
+
+static const char *const rec_names[] = {"BeginDate", "CreationDate", "LmpTotal", "EnergyComponent",
+                                        "CongestionComponent", "LossComponent", "Load", "LoadMw",
+                                        "FuelCategory", "FuelCategoryRollup", "MarginalFlag", "GenMw",
+                                        "Location"};
+static const char *const loc_names[] = {"@LocId", "$", "@LocType"};
+
+struct fv {
+  enum vkind k;
+  uint32_t off, n; /* text in rec.buf (strings unescaped, numbers as written) */
+};
+
+struct rec {
+  struct fv f[F_N];
+  struct au_buf buf;
+};
+
+struct pctx {
+  struct au_source_ctx *ctx;
+  const struct isone_table *it;
+  const char *market;
+  int minutes;
+  struct au_batch *out;
+};
+
+/* field text (NUL-terminated in the scratch buffer) */
+static const char *fs(const struct rec *r, int f) { return r->buf.ptr + r->f[f].off; }
 
 /* A number (JSON number or numeric string). Missing/null/"" = NULL. 0 or AU_E_PARSE. */
-static int jnum(json_t *o, const char *name, bool *isnull, double *out) {
-  json_t *v = json_object_get(o, name);
+static int jnum(const struct rec *r, int f, bool *isnull, double *out) {
+  const struct fv *v = &r->f[f];
   *isnull = true;
-  if (!v || json_is_null(v))
+  if (v->k == V_NONE || v->k == V_NULL)
     return 0;
-  if (json_is_number(v)) {
-    *out = json_number_value(v);
-    *isnull = false;
-    return 0;
-  }
-  if (!json_is_string(v))
+  if (v->k != V_STR && v->k != V_NUM)
     return AU_E_PARSE;
-  const char *s = json_string_value(v);
-  size_t n = json_string_length(v);
+  const char *s = fs(r, f);
+  size_t n = v->n;
   while (n && (*s == ' ' || *s == '\t')) {
     s++;
     n--;
@@ -289,7 +319,7 @@ static int jnum(json_t *o, const char *name, bool *isnull, double *out) {
   while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
     n--;
   if (n == 0)
-    return 0;
+    return v->k == V_STR ? 0 : AU_E_PARSE;
   if (n > 64)
     return AU_E_PARSE;
   char tmp[65];
@@ -304,94 +334,54 @@ static int jnum(json_t *o, const char *name, bool *isnull, double *out) {
   return 0;
 }
 
-/* Text of a string or integer member into buf; returns length or -1. */
-static int jtext(json_t *o, const char *name, char *buf, size_t bufsz) {
-  json_t *v = o ? json_object_get(o, name) : NULL;
-  if (!v)
-    return -1;
-  if (json_is_string(v)) {
-    size_t n = json_string_length(v);
+/* Text of a string or integer field into buf; returns length or -1. */
+static int jtext(const struct rec *r, int f, char *buf, size_t bufsz) {
+  const struct fv *v = &r->f[f];
+  if (v->k == V_STR) {
+    size_t n = v->n;
     if (n >= bufsz)
       n = bufsz - 1;
-    memcpy(buf, json_string_value(v), n);
+    memcpy(buf, fs(r, f), n);
     buf[n] = 0;
     return (int)n;
   }
-  if (json_is_integer(v))
-    return snprintf(buf, bufsz, "%lld", (long long)json_integer_value(v));
+  if (v->k == V_NUM) { /* integers only, as written */
+    const char *s = fs(r, f);
+    for (size_t i = 0; i < v->n; i++)
+      if (!(s[i] == '-' && i == 0) && (s[i] < '0' || s[i] > '9'))
+        return -1;
+    char *endp;
+    long long x = strtoll(s, &endp, 10);
+    if (*endp)
+      return -1;
+    return snprintf(buf, bufsz, "%lld", x);
+  }
   return -1;
 }
 
-/* Find the records: root.container.element (or root.element, as /current answers). Sets
- * *arr to an array, *one to a single object, or both NULL for an empty result. */
-static int find_records(json_t *root, const struct isone_table *it, json_t **arr, json_t **one,
-                        struct au_err *err) {
-  *arr = *one = NULL;
-  if (!json_is_object(root))
-    return au_err_set(err, AU_E_PARSE, "JSON top level is not an object");
-  json_t *c = json_object_get(root, it->container);
-  json_t *e = NULL;
-  if (c) {
-    if (json_is_null(c) || (json_is_string(c) && json_string_length(c) == 0))
-      return 0;
-    if (!json_is_object(c))
-      return au_err_set(err, AU_E_PARSE, "\"%s\" is neither an object nor empty", it->container);
-    e = json_object_get(c, it->element);
-  } else {
-    e = json_object_get(root, it->element);
-    if (!e) {
-      const char *k = NULL;
-      json_t *v;
-      json_object_foreach(root, k, v) break;
-      return au_err_set(err, AU_E_PARSE, "response has no \"%s\" (first key: %.60s)", it->container,
-                        k ? k : "(none)");
-    }
-  }
-  if (!e || json_is_null(e) || (json_is_string(e) && json_string_length(e) == 0))
-    return 0;
-  if (json_is_array(e))
-    *arr = e;
-  else if (json_is_object(e))
-    *one = e;
-  else
-    return au_err_set(err, AU_E_PARSE, "\"%s\" is neither an array nor an object", it->element);
-  return 0;
-}
-
-static int begin_date(json_t *row, const char *field, au_time *t) {
-  json_t *b = json_object_get(row, field);
+static int begin_date(const struct rec *r, int f, au_time *t) {
   bool had = false;
-  if (!b || !json_is_string(b) || au_time_parse_iso(json_string_value(b), json_string_length(b), t, &had) != 0 ||
-      !had)
+  if (r->f[f].k != V_STR || au_time_parse_iso(fs(r, f), r->f[f].n, t, &had) != 0 || !had)
     return AU_E_PARSE;
   return 0;
 }
-
-struct pctx {
-  struct au_source_ctx *ctx;
-  const struct isone_table *it;
-  const char *market;
-  int minutes;
-  struct au_batch *out;
-};
 
 static int bad(struct au_err *err, const struct pctx *p, size_t i, const char *field, const char *what) {
   return au_err_set(err, AU_E_PARSE, "JSON %s record %zu, field %s: %s", p->it->element, i + 1, field, what);
 }
 
-static int lmp_row(const struct pctx *p, json_t *row, size_t i, struct au_err *err) {
+static int lmp_row(const struct pctx *p, const struct rec *row, size_t i, struct au_err *err) {
   au_time t;
-  if (begin_date(row, "BeginDate", &t))
+  if (begin_date(row, F_BEGIN, &t))
     return bad(err, p, i, "BeginDate", "missing or not an ISO-8601 time with offset");
-  json_t *loc = json_object_get(row, "Location");
-  char id[128], name[256], type[64];
+  char id[256], name[256], type[64];
   int idn = -1, nn = -1, tn = -1;
-  if (loc && json_is_object(loc)) {
-    idn = jtext(loc, "@LocId", id, sizeof(id));
-    nn = jtext(loc, "$", name, sizeof(name));
-    tn = jtext(loc, "@LocType", type, sizeof(type));
-  } else if (loc && json_is_string(loc)) {
-    nn = jtext(row, "Location", name, sizeof(name));
+  if (row->f[F_LOC_ID].k || row->f[F_LOC_NAME].k || row->f[F_LOC_TYPE].k) { /* "Location": {...} */
+    idn = jtext(row, F_LOC_ID, id, sizeof(id));
+    nn = jtext(row, F_LOC_NAME, name, sizeof(name));
+    tn = jtext(row, F_LOC_TYPE, type, sizeof(type));
+  } else if (row->f[F_LOCATION].k == V_STR) {
+    nn = jtext(row, F_LOCATION, name, sizeof(name));
   }
   if (idn <= 0 && nn > 0) { /* no LocId: the name is the id */
     memcpy(id, name, (size_t)nn + 1);
@@ -409,18 +399,14 @@ static int lmp_row(const struct pctx *p, json_t *row, size_t i, struct au_err *e
   if (tn > 0)
     au_batch_set_text(b, AU_LMP_LOC_TYPE, type, (size_t)tn);
   static const struct {
-    int col;
-    const char *name;
-  } nums[] = {{AU_LMP_LMP, "LmpTotal"},
-              {AU_LMP_ENERGY, "EnergyComponent"},
-              {AU_LMP_CONG, "CongestionComponent"},
-              {AU_LMP_LOSS, "LossComponent"}};
+    int col, f;
+  } nums[] = {{AU_LMP_LMP, F_LMP}, {AU_LMP_ENERGY, F_ENE}, {AU_LMP_CONG, F_CONG}, {AU_LMP_LOSS, F_LOSS}};
   for (size_t k = 0; k < AU_ARRAY_LEN(nums); k++) {
     bool isnull;
     double v = 0;
-    if (jnum(row, nums[k].name, &isnull, &v)) {
+    if (jnum(row, nums[k].f, &isnull, &v)) {
       au_batch_drop_last(b);
-      return bad(err, p, i, nums[k].name, "not a number");
+      return bad(err, p, i, rec_names[nums[k].f], "not a number");
     }
     if (!isnull)
       au_batch_set_double(b, nums[k].col, v);
@@ -429,22 +415,21 @@ static int lmp_row(const struct pctx *p, json_t *row, size_t i, struct au_err *e
   return 0;
 }
 
-static int load_row(const struct pctx *p, json_t *row, size_t i, struct au_err *err) {
+static int load_row(const struct pctx *p, const struct rec *row, size_t i, struct au_err *err) {
   au_time t, pub;
-  if (begin_date(row, "BeginDate", &t))
+  if (begin_date(row, F_BEGIN, &t))
     return bad(err, p, i, "BeginDate", "missing or not an ISO-8601 time with offset");
   bool fc = p->it->kind == K_LOAD_FORECAST;
-  const char *vf = fc ? "LoadMw" : "Load";
-  if (fc && begin_date(row, "CreationDate", &pub))
+  int vf = fc ? F_LOADMW : F_LOAD;
+  if (fc && begin_date(row, F_CREATION, &pub))
     return bad(err, p, i, "CreationDate", "missing or not an ISO-8601 time with offset");
   bool isnull;
   double v = 0;
   if (jnum(row, vf, &isnull, &v))
-    return bad(err, p, i, vf, "not a number");
-  char id[128] = "TOTAL", name[256];
+    return bad(err, p, i, rec_names[vf], "not a number");
+  char id[256] = "TOTAL", name[256];
   const char *type = "SYSTEM";
-  json_t *loc = json_object_get(row, "Location");
-  int nn = loc && json_is_object(loc) ? jtext(loc, "$", name, sizeof(name)) : -1;
+  int nn = jtext(row, F_LOC_NAME, name, sizeof(name));
   if (nn > 0 && strcmp(name, "NEPOOL AREA") != 0) {
     memcpy(id, name, (size_t)nn + 1);
     type = "ZONE";
@@ -462,19 +447,19 @@ static int load_row(const struct pctx *p, json_t *row, size_t i, struct au_err *
   return 0;
 }
 
-static int fuel_row(const struct pctx *p, json_t *row, size_t i, struct au_err *err) {
+static int fuel_row(const struct pctx *p, const struct rec *row, size_t i, struct au_err *err) {
   au_time t;
-  if (begin_date(row, "BeginDate", &t))
+  if (begin_date(row, F_BEGIN, &t))
     return bad(err, p, i, "BeginDate", "missing or not an ISO-8601 time with offset");
   char fuel[128], roll[128], flag[8];
-  int fn = jtext(row, "FuelCategory", fuel, sizeof(fuel));
-  int rn = jtext(row, "FuelCategoryRollup", roll, sizeof(roll));
-  int gn = jtext(row, "MarginalFlag", flag, sizeof(flag));
+  int fn = jtext(row, F_FUEL, fuel, sizeof(fuel));
+  int rn = jtext(row, F_ROLLUP, roll, sizeof(roll));
+  int gn = jtext(row, F_FLAG, flag, sizeof(flag));
   if (fn <= 0)
     return bad(err, p, i, "FuelCategory", "missing");
   bool isnull;
   double v = 0;
-  if (jnum(row, "GenMw", &isnull, &v))
+  if (jnum(row, F_GENMW, &isnull, &v))
     return bad(err, p, i, "GenMw", "not a number");
   if (gn > 0 && strcmp(flag, "Y") && strcmp(flag, "N"))
     return bad(err, p, i, "MarginalFlag", "not Y or N");
@@ -493,14 +478,277 @@ static int fuel_row(const struct pctx *p, json_t *row, size_t i, struct au_err *
   return 0;
 }
 
-static int one_row(const struct pctx *p, json_t *row, size_t i, struct au_err *err) {
-  if (!json_is_object(row))
-    return au_err_set(err, AU_E_PARSE, "JSON %s record %zu: not an object", p->it->element, i + 1);
+static int one_row(const struct pctx *p, const struct rec *row, size_t i, struct au_err *err) {
   switch (p->it->kind) {
   case K_LOAD_ACTUAL:
   case K_LOAD_FORECAST: return load_row(p, row, i, err);
   case K_FUEL_MIX: return fuel_row(p, row, i, err);
   default: return lmp_row(p, row, i, err);
+  }
+}
+
+/* Where the reader is. Depth counts open maps and arrays; the records are the maps at
+ * rec_depth (elements of the element array, or the element object itself). */
+enum where { W_TOP, W_ROOT, W_CONTAINER, W_ELEMENT, W_ELEMENT_ARRAY, W_RECORD, W_LOCATION, W_SKIP };
+
+struct js {
+  const struct pctx *p;
+  struct au_err *err;
+  int rc;
+  int depth;
+  enum where w;
+  int skip_from;      /* depth at which the skipped value started (W_SKIP) */
+  enum where back;    /* where to return after a skip */
+  int cur;            /* field the next value belongs to (-1 = none) */
+  enum { K_NONE, K_CONTAINER, K_ELEMENT, K_OTHER } rootkey, contkey;
+  bool via_root;      /* records come from root.element (no container seen yet) */
+  bool saw_container, saw_element;
+  size_t rows_via_root; /* rows added from root.element (dropped if a container follows) */
+  char first_key[64];
+  struct rec rec;
+  size_t nrec;        /* records seen (for positions) */
+  bool rec_in_array;
+};
+
+static int js_fail(struct js *j, int rc) {
+  j->rc = rc;
+  return 0; /* stop yajl */
+}
+
+static void rec_reset(struct rec *r) {
+  for (int i = 0; i < F_N; i++)
+    r->f[i].k = V_NONE;
+  au_buf_reset(&r->buf);
+}
+
+static int rec_set(struct js *j, enum vkind k, const char *s, size_t n) {
+  if (j->cur < 0)
+    return 1;
+  struct fv *v = &j->rec.f[j->cur];
+  v->k = k;
+  v->off = (uint32_t)j->rec.buf.len;
+  v->n = (uint32_t)n;
+  if (n > 1u << 20 || au_buf_add(&j->rec.buf, s ? s : "", n) || au_buf_addc(&j->rec.buf, 0))
+    return js_fail(j, au_err_set(j->err, AU_E_TOOBIG, "JSON %s record %zu: field too long", j->p->it->element,
+                                 j->nrec));
+  j->cur = -1;
+  return 1;
+}
+
+/* The element's value at the container or root level. */
+static int element_value(struct js *j, enum vkind k, const char *s, size_t n) {
+  if (k == V_NULL || (k == V_STR && n == 0))
+    return 1; /* empty */
+  return js_fail(j, au_err_set(j->err, AU_E_PARSE, "\"%s\" is neither an array nor an object", j->p->it->element));
+}
+
+static int scalar(struct js *j, enum vkind k, const char *s, size_t n) {
+  switch (j->w) {
+  case W_TOP:
+    return js_fail(j, au_err_set(j->err, AU_E_PARSE, "JSON top level is not an object"));
+  case W_ROOT:
+    if (j->rootkey == K_CONTAINER) {
+      if (k == V_NULL || (k == V_STR && n == 0))
+        return 1;
+      return js_fail(j, au_err_set(j->err, AU_E_PARSE, "\"%s\" is neither an object nor empty", j->p->it->container));
+    }
+    if (j->rootkey == K_ELEMENT && !j->saw_container)
+      return element_value(j, k, s, n);
+    return 1;
+  case W_CONTAINER:
+    if (j->contkey == K_ELEMENT)
+      return element_value(j, k, s, n);
+    return 1;
+  case W_ELEMENT_ARRAY:
+    return js_fail(j, au_err_set(j->err, AU_E_PARSE, "JSON %s record %zu: not an object", j->p->it->element,
+                                 j->nrec + 1));
+  case W_RECORD:
+  case W_LOCATION:
+    return rec_set(j, k, s, n);
+  default:
+    return 1;
+  }
+}
+
+static int cb_null(void *ctx) { return scalar(ctx, V_NULL, NULL, 0); }
+static int cb_bool(void *ctx, int v) {
+  AU_UNUSED(v);
+  return scalar(ctx, V_OTHER, NULL, 0);
+}
+static int cb_num(void *ctx, const char *s, size_t n) { return scalar(ctx, V_NUM, s, n); }
+static int cb_str(void *ctx, const unsigned char *s, size_t n) { return scalar(ctx, V_STR, (const char *)s, n); }
+
+static void skip_value(struct js *j) {
+  j->back = j->w;
+  j->w = W_SKIP;
+  j->skip_from = j->depth;
+}
+
+static int cb_start(struct js *j, bool map) {
+  j->depth++;
+  switch (j->w) {
+  case W_TOP:
+    if (!map)
+      return js_fail(j, au_err_set(j->err, AU_E_PARSE, "JSON top level is not an object"));
+    j->w = W_ROOT;
+    return 1;
+  case W_ROOT:
+    if (j->rootkey == K_CONTAINER) {
+      if (!map)
+        return js_fail(j, au_err_set(j->err, AU_E_PARSE, "\"%s\" is neither an object nor empty",
+                                     j->p->it->container));
+      j->w = W_CONTAINER;
+      j->contkey = K_NONE;
+      return 1;
+    }
+    if (j->rootkey == K_ELEMENT && !j->saw_container) {
+      j->via_root = true;
+      j->rows_via_root = j->p->out->nrows;
+      goto element;
+    }
+    skip_value(j);
+    return 1;
+  case W_CONTAINER:
+    if (j->contkey == K_ELEMENT)
+      goto element;
+    skip_value(j);
+    return 1;
+  case W_ELEMENT_ARRAY:
+    if (!map)
+      return js_fail(j, au_err_set(j->err, AU_E_PARSE, "JSON %s record %zu: not an object", j->p->it->element,
+                                   j->nrec + 1));
+    j->w = W_RECORD;
+    j->rec_in_array = true;
+    rec_reset(&j->rec);
+    j->cur = -1;
+    return 1;
+  case W_RECORD:
+    if (map && j->cur == F_LOCATION) {
+      j->w = W_LOCATION;
+      j->cur = -1;
+      return 1;
+    }
+    j->cur = -1;
+    skip_value(j);
+    return 1;
+  case W_LOCATION:
+    j->cur = -1;
+    skip_value(j);
+    return 1;
+  default:
+    return 1;
+  }
+element:
+  if (map) { /* a single record */
+    j->w = W_RECORD;
+    j->rec_in_array = false;
+    rec_reset(&j->rec);
+    j->cur = -1;
+  } else {
+    j->w = W_ELEMENT_ARRAY;
+  }
+  return 1;
+}
+
+static int cb_start_map(void *ctx) { return cb_start(ctx, true); }
+static int cb_start_array(void *ctx) { return cb_start(ctx, false); }
+
+static int cb_end(struct js *j) {
+  j->depth--;
+  switch (j->w) {
+  case W_SKIP:
+    if (j->depth < j->skip_from)
+      j->w = j->back;
+    return 1;
+  case W_LOCATION:
+    j->w = W_RECORD;
+    return 1;
+  case W_RECORD: {
+    int rc = one_row(j->p, &j->rec, j->nrec, j->err);
+    j->nrec++;
+    if (rc)
+      return js_fail(j, rc);
+    j->w = j->rec_in_array ? W_ELEMENT_ARRAY : (j->via_root ? W_ROOT : W_CONTAINER);
+    return 1;
+  }
+  case W_ELEMENT_ARRAY:
+    j->w = j->via_root ? W_ROOT : W_CONTAINER;
+    return 1;
+  case W_CONTAINER:
+    j->w = W_ROOT;
+    return 1;
+  case W_ROOT:
+    j->w = W_TOP;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static int cb_end_map(void *ctx) { return cb_end(ctx); }
+static int cb_end_array(void *ctx) { return cb_end(ctx); }
+
+static int cb_key(void *ctx, const unsigned char *k, size_t n) {
+  struct js *j = ctx;
+  switch (j->w) {
+  case W_ROOT:
+    if (!j->first_key[0])
+      snprintf(j->first_key, sizeof(j->first_key), "%.*s", (int)(n < 60 ? n : 60), (const char *)k);
+    if (n == strlen(j->p->it->container) && !memcmp(k, j->p->it->container, n)) {
+      j->rootkey = K_CONTAINER;
+      j->saw_container = true;
+      if (j->via_root) { /* the container wins over a bare element seen before it */
+        while (j->p->out->nrows > j->rows_via_root)
+          au_batch_drop_last(j->p->out);
+        j->via_root = false;
+        j->nrec = 0;
+      }
+    } else if (n == strlen(j->p->it->element) && !memcmp(k, j->p->it->element, n)) {
+      j->rootkey = K_ELEMENT;
+      j->saw_element = true;
+    } else {
+      j->rootkey = K_OTHER;
+    }
+    return 1;
+  case W_CONTAINER:
+    j->contkey = (n == strlen(j->p->it->element) && !memcmp(k, j->p->it->element, n)) ? K_ELEMENT : K_OTHER;
+    return 1;
+  case W_RECORD:
+    j->cur = -1;
+    for (int f = 0; f < (int)AU_ARRAY_LEN(rec_names); f++)
+      if (n == strlen(rec_names[f]) && !memcmp(k, rec_names[f], n)) {
+        j->cur = f;
+        break;
+      }
+    return 1;
+  case W_LOCATION:
+    j->cur = -1;
+    for (int f = 0; f < (int)AU_ARRAY_LEN(loc_names); f++)
+      if (n == strlen(loc_names[f]) && !memcmp(k, loc_names[f], n)) {
+        j->cur = F_LOC_ID + f;
+        break;
+      }
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static const yajl_callbacks js_callbacks = {
+    cb_null, cb_bool, NULL, NULL, cb_num, cb_str, cb_start_map, cb_key, cb_end_map, cb_start_array, cb_end_array,
+};
+
+/* line:column of byte offset off in body */
+static void position(const char *body, size_t off, int *line, int *col) {
+  *line = 1;
+  *col = 1;
+  for (size_t i = 0; i < off; i++) {
+    if (body[i] == '\n') {
+      (*line)++;
+      *col = 1;
+    } else {
+      (*col)++;
+    }
   }
 }
 
@@ -514,35 +762,54 @@ static int isone_parse(struct au_source_ctx *ctx, const struct au_request *req, 
   }
   if (resp->len > ((size_t)1 << 31))
     return au_err_set(err, AU_E_TOOBIG, "response of %zu bytes exceeds the 2 GiB limit", resp->len);
-  json_error_t jerr;
-  json_t *root = json_loadb(resp->body, resp->len, 0, &jerr);
-  if (!root)
-    return au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %d): %s", jerr.line, jerr.column,
-                      jerr.position, jerr.text);
   struct pctx p = {ctx, it, "DA", 60, out};
   if (it->kind == K_LMP_RT_HOURLY || it->kind == K_LMP_RT_5MIN)
     p.market = req->cookie == 2 ? "RT_FINAL" : "RT_PRELIM";
   if (it->kind == K_LMP_RT_5MIN)
     p.minutes = 5;
-  json_t *arr, *one;
   size_t before = out->nrows;
-  int rc = find_records(root, it, &arr, &one, err);
-  if (rc == 0 && one)
-    rc = one_row(&p, one, 0, err);
-  if (rc == 0 && arr) {
-    size_t i;
-    json_t *row;
-    json_array_foreach(arr, i, row) {
-      if ((rc = one_row(&p, row, i, err)))
-        break;
-    }
+  struct js j;
+  memset(&j, 0, sizeof(j));
+  j.p = &p;
+  j.err = err;
+  j.cur = -1;
+  j.w = W_TOP;
+  au_buf_init(&j.rec.buf, 0);
+  yajl_handle h = yajl_alloc(&js_callbacks, NULL, &j);
+  yajl_status ys = yajl_parse(h, (const unsigned char *)(resp->body ? resp->body : ""), resp->len);
+  size_t off = yajl_get_bytes_consumed(h);
+  if (ys == yajl_status_ok) {
+    ys = yajl_complete_parse(h);
+    off = resp->len;
   }
-  if (rc == 0 && it->kind <= K_LMP_RT_5MIN)
+  int rc = j.rc;
+  if (ys != yajl_status_ok && rc == 0) {
+    if (off > resp->len)
+      off = resp->len;
+    unsigned char *m = yajl_get_error(h, 0, NULL, 0);
+    for (size_t k = strlen((char *)m); k > 0 && (m[k - 1] == '\n' || m[k - 1] == ' '); k--)
+      m[k - 1] = 0;
+    int line, col;
+    position(resp->body ? resp->body : "", off, &line, &col);
+    rc = au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %zu): %s", line, col, off,
+                    (const char *)m);
+    yajl_free_error(h, m);
+  }
+  yajl_free(h);
+  au_buf_release(&j.rec.buf);
+  if (rc == 0 && !j.saw_container && !j.saw_element)
+    rc = au_err_set(err, AU_E_PARSE, "response has no \"%s\" (first key: %.60s)", it->container,
+                    j.first_key[0] ? j.first_key : "(none)");
+  if (rc) {
+    while (out->nrows > before)
+      au_batch_drop_last(out);
+    return rc;
+  }
+  if (it->kind <= K_LMP_RT_5MIN)
     au_lmp_complete(out, before);
-  if (rc == 0 && out->nrows == before)
-    rc = AU_E_NODATA;
-  json_decref(root);
-  return rc;
+  if (out->nrows == before)
+    return AU_E_NODATA;
+  return 0;
 }
 
 const struct au_source_ops au_source_isone = {

@@ -323,6 +323,39 @@ TEST(lmp_array_object_empty) {
   au_opts_release(&e.opts);
 }
 
+/* Location names longer than the id buffer (found by fuzz_isone: a stack overflow when the
+ * name became the id) */
+TEST(long_location_names) {
+  struct env e;
+  char name[400];
+  memset(name, 'N', sizeof(name) - 1);
+  name[sizeof(name) - 1] = 0;
+  char body[2048];
+  struct au_err err = AU_ERR_INIT;
+  setup(&e, "load_actual", "http://x");
+  snprintf(body, sizeof(body),
+           "{\"HourlySystemLoads\":{\"HourlySystemLoad\":[{\"BeginDate\":\"2024-11-03T00:00:00.000-04:00\","
+           "\"Location\":{\"$\":\"%s\",\"@LocId\":\"32\"},\"Load\":12000}]}}",
+           name);
+  struct au_batch *b = au_batch_new(e.ctx.table->schema, 4);
+  CHECK_EQ_INT(parse_body(&e, body, strlen(body), 1, b, &err), 0);
+  CHECK_EQ_INT(b->nrows, 1);
+  CHECK_EQ_INT((long)strlen(txt(b, 0, AU_LOAD_LOC_ID)), 255);
+  au_batch_free(b);
+  au_opts_release(&e.opts);
+  setup(&e, "lmp_da_hourly", "http://x");
+  snprintf(body, sizeof(body),
+           "{\"HourlyLmps\":{\"HourlyLmp\":{\"BeginDate\":\"2024-01-01T08:00:00.000-05:00\","
+           "\"Location\":\"%s\",\"LmpTotal\":1,\"EnergyComponent\":1,\"CongestionComponent\":0,\"LossComponent\":0}}}",
+           name);
+  b = au_batch_new(&au_lmp_schema, 4);
+  CHECK_EQ_INT(parse_body(&e, body, strlen(body), 1, b, &err), 0);
+  CHECK_EQ_INT(b->nrows, 1);
+  CHECK_EQ_INT((long)strlen(txt(b, 0, AU_LMP_LOC_ID)), 255);
+  au_batch_free(b);
+  au_opts_release(&e.opts);
+}
+
 TEST(bad_input_positions) {
   struct env e;
   setup(&e, "lmp_da_hourly", "http://x");
@@ -526,7 +559,7 @@ TEST_LIST{T(plan_endpoints_and_auth),
           T(lmp_array_object_empty),
           T(bad_input_positions),
           T(dst_days_every_table),
-          T(sim_rt_final_differs_from_prelim_and_auth)};
+          T(sim_rt_final_differs_from_prelim_and_auth), T(long_location_names)};
 
 int main(int argc, char **argv) {
   int rc = au_test_main(au_tests, AU_ARRAY_LEN(au_tests), argc, argv);
