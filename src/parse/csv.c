@@ -255,7 +255,11 @@ static int parse(struct au_csv *p, const unsigned char *s, const unsigned char *
       const unsigned char *q = memchr(s, '"', (size_t)(end - s));
       if (!q)
         q = end;
-      for (const unsigned char *nl = s; (nl = memchr(nl, '\n', (size_t)(q - nl))) != NULL; nl++)
+      /* lines up to the byte that makes the field too long, if one does, so the error's
+       * line does not depend on how the input was split into chunks */
+      size_t room = p->lim.max_field - (p->blen - p->fstart);
+      const unsigned char *upto = (size_t)(q - s) > room ? s + room + 1 : q;
+      for (const unsigned char *nl = s; (nl = memchr(nl, '\n', (size_t)(upto - nl))) != NULL; nl++)
         p->line++;
       if (q > s && (rc = add_bytes(p, s, (size_t)(q - s), err)))
         return rc;
