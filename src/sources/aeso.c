@@ -11,9 +11,9 @@
 #include "core/au.h"
 #include "core/err.h"
 #include "core/time.h"
+#include "parse/json.h"
 #include "sources/source.h"
 
-#include <yajl/yajl_parse.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,20 +282,6 @@ static const yajl_callbacks pp_callbacks = {
     pp_end_array,
 };
 
-/* line:column of byte offset off in body */
-static void position(const char *body, size_t off, int *line, int *col) {
-  *line = 1;
-  *col = 1;
-  for (size_t i = 0; i < off; i++) {
-    if (body[i] == '\n') {
-      (*line)++;
-      *col = 1;
-    } else {
-      (*col)++;
-    }
-  }
-}
-
 static int aeso_parse(struct au_source_ctx *ctx, const struct au_request *req,
                       const struct au_response *resp, struct au_batch *out,
                       struct au_reqlist *more, struct au_err *err) {
@@ -307,26 +293,7 @@ static int aeso_parse(struct au_source_ctx *ctx, const struct au_request *req,
   }
   struct pp_state st = {ctx, out, err, 0, -1, -1, 0, 0, false, false, false, F_NONE, 0, 0};
   size_t first = out->nrows;
-  yajl_handle h = yajl_alloc(&pp_callbacks, NULL, &st);
-  yajl_status ys = yajl_parse(h, (const unsigned char *)resp->body, resp->len);
-  size_t off = yajl_get_bytes_consumed(h);
-  if (ys == yajl_status_ok) {
-    ys = yajl_complete_parse(h); /* fails only on a premature end */
-    off = resp->len;
-  }
-  if (ys != yajl_status_ok && st.rc == 0) {
-    if (off > resp->len)
-      off = resp->len;
-    unsigned char *m = yajl_get_error(h, 0, NULL, 0);
-    for (size_t k = strlen((char *)m); k > 0 && (m[k - 1] == '\n' || m[k - 1] == ' '); k--)
-      m[k - 1] = 0;
-    int line, col;
-    position(resp->body, off, &line, &col);
-    st.rc = au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %zu): %s", line, col, off,
-                       (const char *)m);
-    yajl_free_error(h, m);
-  }
-  yajl_free(h);
+  st.rc = au_json_stream(&pp_callbacks, &st, resp->body, resp->len, &st.rc, err);
   if (st.rc == 0 && !st.seen_report)
     st.rc = au_err_set(err, AU_E_PARSE, "response has no return.\"Pool Price Report\" array");
   if (st.rc != 0) {

@@ -22,9 +22,9 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "sources/canonical.h"
+#include "parse/json.h"
 #include "sources/source.h"
 
-#include <yajl/yajl_parse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,20 +738,6 @@ static const yajl_callbacks js_callbacks = {
     cb_null, cb_bool, NULL, NULL, cb_num, cb_str, cb_start_map, cb_key, cb_end_map, cb_start_array, cb_end_array,
 };
 
-/* line:column of byte offset off in body */
-static void position(const char *body, size_t off, int *line, int *col) {
-  *line = 1;
-  *col = 1;
-  for (size_t i = 0; i < off; i++) {
-    if (body[i] == '\n') {
-      (*line)++;
-      *col = 1;
-    } else {
-      (*col)++;
-    }
-  }
-}
-
 static int isone_parse(struct au_source_ctx *ctx, const struct au_request *req, const struct au_response *resp,
                        struct au_batch *out, struct au_reqlist *more, struct au_err *err) {
   AU_UNUSED(more);
@@ -775,27 +761,7 @@ static int isone_parse(struct au_source_ctx *ctx, const struct au_request *req, 
   j.cur = -1;
   j.w = W_TOP;
   au_buf_init(&j.rec.buf, 0);
-  yajl_handle h = yajl_alloc(&js_callbacks, NULL, &j);
-  yajl_status ys = yajl_parse(h, (const unsigned char *)(resp->body ? resp->body : ""), resp->len);
-  size_t off = yajl_get_bytes_consumed(h);
-  if (ys == yajl_status_ok) {
-    ys = yajl_complete_parse(h);
-    off = resp->len;
-  }
-  int rc = j.rc;
-  if (ys != yajl_status_ok && rc == 0) {
-    if (off > resp->len)
-      off = resp->len;
-    unsigned char *m = yajl_get_error(h, 0, NULL, 0);
-    for (size_t k = strlen((char *)m); k > 0 && (m[k - 1] == '\n' || m[k - 1] == ' '); k--)
-      m[k - 1] = 0;
-    int line, col;
-    position(resp->body ? resp->body : "", off, &line, &col);
-    rc = au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %zu): %s", line, col, off,
-                    (const char *)m);
-    yajl_free_error(h, m);
-  }
-  yajl_free(h);
+  int rc = au_json_stream(&js_callbacks, &j, resp->body, resp->len, &j.rc, err);
   au_buf_release(&j.rec.buf);
   if (rc == 0 && !j.saw_container && !j.saw_element)
     rc = au_err_set(err, AU_E_PARSE, "response has no \"%s\" (first key: %.60s)", it->container,
