@@ -218,6 +218,98 @@ const char *au_batch_text(const struct au_batch *b, size_t r, int col, size_t *l
   return au_batch_str(b, b->cols[col][r].s, len);
 }
 
+/* --- numbers as text --- */
+/* --- numbers --------------------------------------------------------------------- */
+
+static size_t fmt_u64(uint64_t u, char *d) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  for (size_t k = 0; k < n; k++)
+    d[k] = tmp[n - 1 - k];
+  d[n] = 0;
+  return n;
+}
+
+size_t au_fmt_i64(int64_t v, char *d) {
+  if (v >= 0)
+    return fmt_u64((uint64_t)v, d);
+  d[0] = '-';
+  return 1 + fmt_u64((uint64_t)0 - (uint64_t)v, d + 1);
+}
+
+/* |iv| / 10^k as fixed-point text with its sign, trailing zeros dropped. */
+static size_t fixed_text(bool neg, uint64_t iv, int k, char *d) {
+  char dig[24];
+  size_t n = fmt_u64(iv, dig), o = 0;
+  if (neg)
+    d[o++] = '-';
+  if ((size_t)k >= n) { /* 0.00ddd */
+    d[o++] = '0';
+    d[o++] = '.';
+    for (size_t z = 0; z < (size_t)k - n; z++)
+      d[o++] = '0';
+    memcpy(d + o, dig, n);
+    o += n;
+  } else {
+    memcpy(d + o, dig, n - (size_t)k);
+    o += n - (size_t)k;
+    if (k) {
+      d[o++] = '.';
+      memcpy(d + o, dig + n - k, (size_t)k);
+      o += (size_t)k;
+    }
+  }
+  if (k) {
+    while (d[o - 1] == '0')
+      o--;
+    if (d[o - 1] == '.')
+      o--;
+  }
+  d[o] = 0;
+  return o;
+}
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as v (au_batch_cell_str's rule).
+ *
+ * Fast path, exact and without strtod: if r / 10^k == v for an integer r with |r| < 10^15
+ * and k <= 8, then the decimal r/10^k reads back as v (IEEE division is correctly rounded,
+ * and so is strtod: both give the double nearest to r/10^k). It has at most 15 significant
+ * digits and v lies within half an ulp of it, far less than half a unit of the 15th digit,
+ * so %.15g rounds v to exactly that decimal; with 1e-4 <= |v| < 1e15 %.15g uses no
+ * exponent, and %g drops trailing zeros as fixed_text does. */
+size_t au_fmt_double(double v, char *d) {
+  static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  double a = fabs(v);
+  if (v == 0) {
+    if (signbit(v)) {
+      memcpy(d, "-0", 3);
+      return 2;
+    }
+    memcpy(d, "0", 2);
+    return 1;
+  }
+  if (a >= 1e-4 && a < 1e15) {
+    for (int k = 0; k <= 8; k++) {
+      double r = nearbyint(a * p10[k]);
+      if (r >= 1e15)
+        break;
+      if (r / p10[k] == a)
+        return fixed_text(v < 0, (uint64_t)r, k, d);
+    }
+  }
+  int n = 0;
+  for (int prec = 15; prec <= 17; prec++) {
+    n = snprintf(d, 32, "%.*g", prec, v);
+    if (strtod(d, NULL) == v)
+      break;
+  }
+  return (size_t)n;
+}
+
 bool au_batch_cell_str(const struct au_batch *b, size_t r, int col, char *buf, size_t bufsz,
                        const char **out, size_t *outlen) {
   if (b->nulls[col][r])
@@ -227,7 +319,11 @@ bool au_batch_cell_str(const struct au_batch *b, size_t r, int col, char *buf, s
   switch (b->schema->cols[col].type) {
   case AU_T_TIME: n = (int)au_time_fmt(v.i, buf); break;
   case AU_T_TIMESTAMP: n = (int)au_time_fmt_us(v.i, buf); break;
-  case AU_T_DOUBLE: {
+  case AU_T_DOUBLE:
+    if (bufsz >= 32 && isfinite(v.d)) {
+      n = (int)au_fmt_double(v.d, buf);
+      break;
+    }
     /* shortest representation that round-trips */
     for (int prec = 15; prec <= 17; prec++) {
       n = snprintf(buf, bufsz, "%.*g", prec, v.d);
@@ -235,8 +331,9 @@ bool au_batch_cell_str(const struct au_batch *b, size_t r, int col, char *buf, s
         break;
     }
     break;
-  }
-  case AU_T_INT: n = snprintf(buf, bufsz, "%lld", (long long)v.i); break;
+  case AU_T_INT:
+    n = bufsz >= 24 ? (int)au_fmt_i64(v.i, buf) : snprintf(buf, bufsz, "%lld", (long long)v.i);
+    break;
   case AU_T_BOOL: n = snprintf(buf, bufsz, "%s", v.i ? "true" : "false"); break;
   case AU_T_TEXT: {
     size_t l;

@@ -107,6 +107,13 @@ const char *au_batch_str(const struct au_batch *b, uint32_t id, size_t *len);
 /* Number of interned strings (ids are 0 .. n-1). */
 uint32_t au_batch_nstrings(const struct au_batch *b);
 
+/* A finite double as the shortest of %.15g / %.16g / %.17g that reads back as v, without
+ * printf or strtod when v has at most 15 significant digits; d >= 32 bytes. Returns the
+ * length (d is NUL-terminated). */
+size_t au_fmt_double(double v, char *d);
+/* An int64 in decimal; d >= 24 bytes. Returns the length. */
+size_t au_fmt_i64(int64_t v, char *d);
+
 /* Format cell as text for CSV/JSON/SQL params: times as ISO UTC; doubles with %.17g
  * trimmed (shortest round-trip); bools true/false. Returns false for NULL. */
 bool au_batch_cell_str(const struct au_batch *b, size_t r, int col, char *buf, size_t bufsz,

@@ -3,9 +3,9 @@
  * One encoder per thread and table. The field names and the constant envelope are
  * rendered once; while rows of one batch are encoded, every distinct time and string of
  * the batch is formatted (and JSON-escaped) once, and doubles are printed without a
- * strtod round trip when they have at most 15 significant digits. The text is identical to
- * what au_batch_cell_str gives for each cell (doubles: the shortest of %.15g/%.16g/%.17g
- * that reads back; times: ISO 8601 UTC).
+ * strtod round trip when they have at most 15 significant digits (au_fmt_double). The text
+ * is identical to what au_batch_cell_str gives for each cell (doubles: the shortest of
+ * %.15g/%.16g/%.17g that reads back; times: ISO 8601 UTC).
  *
  *   key   = JSON array of the primary-key cells:   ["DAM","NODE_A","2024-01-01T00:00:00Z"]
  *   value = {"event_id":..,"occurred_at":..,"tenant_id":..,"schema_version":..,
@@ -33,9 +33,5 @@ int au_jenc_value(struct au_jenc *e, const struct au_batch *b, size_t r, const c
                   struct au_buf *out) AU_WUR;
 /* event_id of a key (36 chars + NUL). */
 void au_jenc_event_id(struct au_jenc *e, const char *key, size_t keylen, char out[37]);
-
-/* The JSON number text of a finite double (as au_batch_cell_str writes it); d >= 32 bytes.
- * Returns the length. */
-size_t au_json_double(double v, char *d);
 
 #endif
