@@ -13,6 +13,7 @@
  * pinned to the simulator clock, so the same request at the same clock gives the same
  * bytes. grp_type=ALL_APNODES serves 2,400 deterministic APNodes. */
 #include "core/au.h"
+#include "core/batch.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/time.h"
@@ -110,9 +111,8 @@ static int add_field(struct au_buf *b, const char *s) {
 }
 
 static int add_int_field(struct au_buf *b, int v) {
-  char t[16];
-  int n = snprintf(t, sizeof(t), "%d", v);
-  (void)n;
+  char t[24];
+  au_fmt_i64(v, t);
   return add_field(b, t);
 }
 
