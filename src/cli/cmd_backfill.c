@@ -229,6 +229,7 @@ int au_cmd_backfill(struct au_cli *cli, int argc, char **argv) {
     }
     struct au_job job;
     bool resumed = false;
+    spec.cfg = &cli->cfg;
     if ((rc = au_backfill_job_open(store, t, s0, e0, &spec, &job, &resumed, &err))) {
       au_store_close(store);
       return au_cli_fail(rc, err.msg);

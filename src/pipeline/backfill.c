@@ -48,12 +48,12 @@ void au_backfill_worker_id(int n, char *buf, size_t cap) {
 
 /* --- planning ------------------------------------------------------------------------ */
 
-int au_backfill_plan(const struct au_table_cfg *t, au_time start, au_time end, int chunk_days,
-                     struct au_chunk_range **out, size_t *n, struct au_err *err) {
+int au_backfill_plan(const struct au_config *cfg, const struct au_table_cfg *t, au_time start, au_time end,
+                     int chunk_days, struct au_chunk_range **out, size_t *n, struct au_err *err) {
   *out = NULL;
   *n = 0;
   if (chunk_days <= 0)
-    chunk_days = au_table_window_days(NULL, t);
+    chunk_days = au_table_window_days(cfg, t);
   if (end <= start)
     return au_err_set(err, AU_E_INVAL, "%s: the backfill range is empty (--end must be after --start)",
                       t->qualified);
@@ -116,10 +116,10 @@ int au_backfill_job_open(struct au_store *s, const struct au_table_cfg *t, au_ti
   if (rc != AU_E_NOTFOUND)
     return rc;
   au_err_clear(err);
-  int chunk_days = spec->chunk_days > 0 ? spec->chunk_days : au_table_window_days(NULL, t);
+  int chunk_days = spec->chunk_days > 0 ? spec->chunk_days : au_table_window_days(spec->cfg, t);
   struct au_chunk_range *ch;
   size_t n;
-  if ((rc = au_backfill_plan(t, start, end, chunk_days, &ch, &n, err)))
+  if ((rc = au_backfill_plan(spec->cfg, t, start, end, chunk_days, &ch, &n, err)))
     return rc;
   memset(job, 0, sizeof(*job));
   snprintf(job->table_key, sizeof(job->table_key), "%s", t->qualified);

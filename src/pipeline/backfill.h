@@ -41,12 +41,16 @@ struct au_backfill_stats {
 };
 
 /* Plan [start, end) into chunks of chunk_days trade days of the table's operator (the first
- * chunk starts at start; each later one at a trade-day start). *out is malloc'd. */
-int au_backfill_plan(const struct au_table_cfg *t, au_time start, au_time end, int chunk_days,
+ * chunk starts at start; each later one at a trade-day start). chunk_days <= 0: the table's
+ * window (au_table_window_days; cfg, which may be NULL, supplies source-level options).
+ * *out is malloc'd. */
+int au_backfill_plan(const struct au_config *cfg, const struct au_table_cfg *t, au_time start, au_time end,
+                     int chunk_days,
                      struct au_chunk_range **out, size_t *n, struct au_err *err);
 
 struct au_backfill_job_spec {
-  int chunk_days;         /* 0 = the table's batch_size_days */
+  int chunk_days;         /* 0 = the table's window (batch_size_days, or the source's default) */
+  const struct au_config *cfg; /* source-level options for that default (may be NULL) */
   int max_attempts;       /* 0 = 3 */
   int priority;           /* used when has_priority, else the table's */
   bool has_priority;

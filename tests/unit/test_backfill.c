@@ -22,7 +22,7 @@ TEST(plan_trade_days) {
   au_time s = au_time_utc(2023, 1, 1, 7, 0, 0), e = au_time_utc(2024, 1, 1, 7, 0, 0);
   struct au_chunk_range *ch;
   size_t n;
-  CHECK_EQ_INT(au_backfill_plan(t, s, e, 30, &ch, &n, &err), 0);
+  CHECK_EQ_INT(au_backfill_plan(NULL, t, s, e, 30, &ch, &n, &err), 0);
   CHECK_EQ_INT(n, 13);
   CHECK_EQ_INT(ch[0].start, s);
   CHECK_EQ_INT(ch[12].end, e);
@@ -30,7 +30,7 @@ TEST(plan_trade_days) {
     CHECK_EQ_INT(ch[i].start, ch[i - 1].end);
   CHECK_EQ_INT(ch[3].start, au_time_utc(2023, 4, 1, 6, 0, 0)); /* 2023-04-01 00:00 MDT */
   free(ch);
-  CHECK(au_backfill_plan(t, e, s, 30, &ch, &n, &err) != 0);
+  CHECK(au_backfill_plan(NULL, t, e, s, 30, &ch, &n, &err) != 0);
   au_config_release(&cfg);
 }
 
@@ -154,5 +154,33 @@ TEST(store_queue) {
   unlink(wal);
 }
 
-TEST_LIST{T(plan_trade_days), T(quota_wait), T(store_queue)};
+/* A job's default chunk size follows the table's window, source-level options included:
+ * CAISO's every-node mode set under sources: gives one-day chunks. */
+TEST(job_chunks_follow_source_options) {
+  const char *y = "sources:\n  caiso:\n    grp_type: ALL_APNODES\n"
+                  "tables:\n  - table: caiso.lmp_dam\n";
+  struct au_config cfg;
+  au_config_init(&cfg);
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(au_config_parse_yaml(&cfg, y, strlen(y), &err), 0);
+  struct au_store *s = NULL;
+  CHECK_EQ_INT(au_store_open("sqlite::memory:", &s, &err), 0);
+  if (!s) {
+    au_config_release(&cfg);
+    return;
+  }
+  /* 2024-03-01 .. 2024-03-21 Pacific: twenty trade days, one of them 23 hours long */
+  au_time start = au_time_utc(2024, 3, 1, 8, 0, 0), end = au_time_utc(2024, 3, 21, 7, 0, 0);
+  struct au_backfill_job_spec spec = {.cfg = &cfg};
+  struct au_job job;
+  bool resumed = true;
+  CHECK_EQ_INT(au_backfill_job_open(s, &cfg.tables[0], start, end, &spec, &job, &resumed, &err), 0);
+  CHECK(!resumed);
+  CHECK_EQ_INT(job.chunk_days, 1);
+  CHECK_EQ_INT(job.n_chunks, 20);
+  au_store_close(s);
+  au_config_release(&cfg);
+}
+
+TEST_LIST{T(plan_trade_days), T(quota_wait), T(store_queue), T(job_chunks_follow_source_options)};
 AU_TEST_MAIN()

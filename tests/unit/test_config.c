@@ -202,8 +202,29 @@ TEST(window_days) {
   struct au_chunk_range *ch = NULL;
   size_t n = 0;
   au_time start = au_time_utc(2024, 1, 1, 8, 0, 0);
-  CHECK_EQ_INT(au_backfill_plan(&c.tables[0], start, start + 10 * AU_DAY, 0, &ch, &n, &err), 0);
+  CHECK_EQ_INT(au_backfill_plan(&c, &c.tables[0], start, start + 10 * AU_DAY, 0, &ch, &n, &err), 0);
   CHECK_EQ_INT((long)n, 10);
+  free(ch);
+  au_config_release(&c);
+
+  /* the same mode set for the whole source: windows and the backfill's chunks follow it */
+  const char *y2 = "sources:\n"
+                   "  caiso:\n"
+                   "    grp_type: ALL_APNODES\n"
+                   "tables:\n"
+                   "  - table: caiso.lmp_dam\n"
+                   "  - table: caiso.lmp_rtm\n"
+                   "    batch_size_days: 2\n";
+  au_config_init(&c);
+  CHECK_EQ_INT(au_config_parse_yaml(&c, y2, strlen(y2), &err), 0);
+  CHECK_EQ_INT(au_table_window_days(&c, &c.tables[0]), 1);
+  CHECK_EQ_INT(au_table_window_days(&c, &c.tables[1]), 2);
+  CHECK_EQ_INT(au_backfill_plan(&c, &c.tables[0], start, start + 10 * AU_DAY, 0, &ch, &n, &err), 0);
+  CHECK_EQ_INT((long)n, 10);
+  free(ch);
+  /* without the config only the table's own options count (a 31-day default) */
+  CHECK_EQ_INT(au_backfill_plan(NULL, &c.tables[0], start, start + 10 * AU_DAY, 0, &ch, &n, &err), 0);
+  CHECK_EQ_INT((long)n, 1);
   free(ch);
   au_config_release(&c);
 }
