@@ -6,6 +6,7 @@
 #    default; 12 chunks = 12, 6 and 3 per worker at concurrency 1, 2, 4, so sum/C is a
 #    reachable bound), 0.5 s per answer (an operator answering a month of data; OASIS
 #    takes seconds), rate limit and spacing 0.
+# 1c. CAISO at concurrency 4 at 0.25, 1 and 2 s per answer (the absolute overhead stays ~0.15 s).
 # 2. The same at 50 ms per answer, and AESO in its default 30-day chunks (13 chunks: the
 #    last round runs one chunk, so sum/C is below what any client can reach; the best
 #    schedule of the same answers is printed as "requests-only bound").
@@ -19,6 +20,8 @@ for src in caiso aeso; do
 done
 echo "=== 1b. the same over two years of CAISO at concurrency 4 (six rounds instead of three)"
 "$B" caiso 730 4 0.5 31
+echo "=== 1c. a year of CAISO at concurrency 4 by answer time: what aurum adds is a per-run cost in seconds"
+for a in 0.25 1 2; do "$B" caiso 365 4 "$a" 31 | grep -E "^bench|overhead beyond requests|work per chunk"; done
 echo "=== 2. overhead, 50 ms per answer"
 for src in caiso aeso; do
   for c in 1 2 4; do "$B" "$src" 365 "$c" 0.05 31; done

@@ -673,6 +673,8 @@ static int run_chunk_in(struct worker *w, struct au_store *s, struct au_chunk *c
   r->st->requests += res.requests;
   r->st->bytes += res.bytes;
   r->st->http_seconds += res.http_seconds;
+  r->st->parse_seconds += res.parse_seconds;
+  r->st->store_seconds += res.store_seconds;
   struct au_err le = AU_ERR_INIT;
   struct job_ent *rj = job_lookup(r, s, c->job_id, &le);
   if (rj) {

@@ -38,6 +38,7 @@ struct au_backfill_stats {
   uint64_t chunks_done, chunks_failed, chunks_retried;
   uint64_t rows, requests, bytes;
   double seconds, http_seconds;
+  double parse_seconds, store_seconds; /* summed over chunks (see au_sync_result) */
 };
 
 /* Plan [start, end) into chunks of chunk_days trade days of the table's operator (the first

@@ -223,7 +223,7 @@ static int run_window(struct run *r, au_time ws, au_time we, struct au_err *err)
   for (int a = 0; a < attempts; a++) {
     au_batch_clear(r->batch);
     au_err_clear(err);
-    double t0 = au_mono(), st = 0;
+    double t0 = au_mono(), st = 0, hs = r->res->http_seconds, ps = r->res->parse_seconds;
     uint64_t ins = r->res->inserted, upd = r->res->updated, unch = r->res->unchanged;
     rc = fetch_window(r, ws, we, err);
     if (rc == 0) {
@@ -241,7 +241,8 @@ static int run_window(struct run *r, au_time ws, au_time we, struct au_err *err)
               r->batch->nrows, (unsigned long long)(r->res->inserted - ins),
               (unsigned long long)(r->res->updated - upd), (unsigned long long)(r->res->unchanged - unch),
               au_mono() - t0);
-      au_debug(r->t->qualified, "%s: fetch + parse %.3fs, store + sinks + commit %.3fs", label, au_mono() - t0 - st, st);
+      au_debug(r->t->qualified, "%s: fetch + parse %.3fs (HTTP %.3fs, parse %.3fs), store + sinks + commit %.3fs",
+               label, au_mono() - t0 - st, r->res->http_seconds - hs, r->res->parse_seconds - ps, st);
       return 0;
     }
     if (rc == AU_E_AUTH || rc == AU_E_CONFIG || rc == AU_E_CANCELLED || rc == AU_E_LOCK)
