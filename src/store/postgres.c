@@ -1497,15 +1497,8 @@ static int pg_write(struct au_store *st, const struct au_table_ref *t, const str
   int rc = check_ref(t, err);
   if (rc)
     return rc;
-  if (!b || !b->schema || b->schema->ncols != t->schema->ncols)
-    return au_err_set(err, AU_E_INVAL, "table %s: batch schema does not match the table",
-                      t->dest);
-  for (int c = 0; c < t->schema->ncols; c++)
-    if (b->schema->cols[c].type != t->schema->cols[c].type)
-      return au_err_set(err, AU_E_INVAL, "table %s: batch column %d (%s) has type %s, not %s",
-                        t->dest, c, t->schema->cols[c].name,
-                        au_type_name(b->schema->cols[c].type),
-                        au_type_name(t->schema->cols[c].type));
+  if ((rc = au_store_check_batch(t, b, err)))
+    return rc;
   if (b->nrows > INT32_MAX)
     return au_err_set(err, AU_E_TOOBIG, "table %s: batch of %zu rows", t->dest, b->nrows);
   if ((rc = ensure_conn(s, err)))

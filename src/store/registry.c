@@ -153,3 +153,14 @@ uint32_t *au_store_key_perm(const struct au_batch *b, const int *key, int nkey) 
     qsort_r(p, b->nrows, sizeof(uint32_t), cmp_key, &cx);
   return p;
 }
+
+int au_store_check_batch(const struct au_table_ref *t, const struct au_batch *b, struct au_err *err) {
+  if (!b || !b->schema || b->schema->ncols != t->schema->ncols)
+    return au_err_set(err, AU_E_INVAL, "table %s: batch schema does not match the table", t->dest);
+  for (int c = 0; c < t->schema->ncols; c++)
+    if (b->schema->cols[c].type != t->schema->cols[c].type)
+      return au_err_set(err, AU_E_INVAL, "table %s: batch column %d (%s) has type %s, not %s", t->dest, c,
+                        t->schema->cols[c].name, au_type_name(b->schema->cols[c].type),
+                        au_type_name(t->schema->cols[c].type));
+  return 0;
+}

@@ -209,6 +209,8 @@ bool au_ident_valid(const char *s);
 /* Validate a table reference for a store: destination name, a non-empty schema, column
  * names [A-Za-z_][A-Za-z0-9_]* of at most max_ident bytes, the sequence column index. */
 int au_store_check_ref(const struct au_table_ref *t, size_t max_ident, struct au_err *err);
+/* A batch written to t must have t's schema: the same column count and types. */
+int au_store_check_batch(const struct au_table_ref *t, const struct au_batch *b, struct au_err *err);
 /* The primary-key columns in key order (au_schema_key_cols, bad or repeated indexes
  * dropped) and a per-column mask. Returns the key count; free *order and *is_key. */
 int au_store_key_cols(const struct au_schema *sc, int **order, bool **is_key);

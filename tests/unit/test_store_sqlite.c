@@ -676,6 +676,25 @@ TEST(invalid_identifier) {
   CHECK_EQ_INT(s->ops->count_rows(s, &missing, &err), -1);
   CHECK_EQ_INT(err.code, AU_E_STORE);
   CHECK(strstr(err.msg, "no_such_table") != NULL);
+  /* a batch of another schema is refused before anything is written, naming the column */
+  static const struct au_column othercols[] = {
+      {"interval_start", AU_T_TIME, AU_COL_KEY | AU_COL_CURSOR, NULL},
+      {"node", AU_T_TEXT, AU_COL_KEY, NULL},
+      {"price", AU_T_TEXT, AU_COL_NULLABLE, NULL},
+      {"ingestion_time", AU_T_TIMESTAMP, AU_COL_SEQUENCE, NULL}};
+  static const struct au_schema os = {.cols = othercols, .ncols = 4};
+  struct au_batch *ob = au_batch_new(&os, 1);
+  au_batch_add_row(ob);
+  au_err_clear(&err);
+  struct au_merge_stats oms = {0};
+  CHECK_EQ_INT(s->ops->write(s, &ref1, ob, &oms, &err), AU_E_INVAL);
+  CHECK(strstr(err.msg, "column 2 (price) has type text, not double") != NULL);
+  au_batch_free(ob);
+  struct au_batch *short_b = au_batch_new(&bs, 1);
+  au_err_clear(&err);
+  CHECK_EQ_INT(s->ops->write(s, &ref1, short_b, &oms, &err), AU_E_INVAL);
+  CHECK(strstr(err.msg, "batch schema does not match") != NULL);
+  au_batch_free(short_b);
   au_store_close(s);
 
   /* open errors */
