@@ -26,10 +26,10 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "parse/csv.h"
+#include "parse/json.h"
 #include "sources/canonical.h"
 #include "sources/source.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,123 +455,403 @@ static int parse_report(struct au_source_ctx *ctx, const struct miso_table *mt, 
 
 /* --- Data Exchange JSON --------------------------------------------------------------- */
 
-static int est_stamp(json_t *o, const char *name, au_time *out) {
-  json_t *v = json_object_get(o, name);
-  if (!json_is_string(v))
-    return AU_E_PARSE;
+/* The response streams through yajl (parse/json.h): each data[] item's mapped fields are
+ * kept until the item's map closes, then it becomes a row; nothing else is held, so a page
+ * costs its rows, not a document tree. Keys may come in any order (page before data too). */
+
+enum api_field { AF_NONE = -1, AF_LMP, AF_MEC, AF_MCC, AF_MLC, AF_LOAD, AF_NODE, AF_LOC, AF_TI, AF_N };
+enum ti_field { TF_NONE = -1, TF_START, TF_END };
+enum vk { VK_NONE, VK_NULL, VK_NUM, VK_STR, VK_OTHER };
+enum api_where { AW_TOP, AW_ROOT, AW_DATA, AW_ITEM, AW_TI, AW_PAGE, AW_SKIP };
+
+#define API_STR_MAX 256 /* node, region and timestamp strings; longer ones are errors */
+
+struct api_val {
+  enum vk k;
+  double num;
+  size_t n;
+  char s[API_STR_MAX];
+};
+
+struct api {
+  struct au_source_ctx *ctx;
+  const struct miso_table *mt;
+  struct au_batch *out;
+  struct au_err *err;
+  int rc;
+  enum api_where w, back;
+  int depth, skip_from;
+  enum { RK_OTHER, RK_DATA, RK_PAGE } rootkey;
+  int cur;            /* field of the next value (item: api_field, timeInterval: ti_field, page: 0/1) */
+  bool data_seen, page_seen;
+  size_t nitems;
+  /* the current item */
+  struct api_val f[AF_N], start, end;
+  bool item_is_map;
+  /* page */
+  enum vk last_kind;
+  bool last_false;
+  bool pn_int;
+  int64_t pn;
+  /* per-response constants */
+  const char *only;
+  bool lrz;
+  au_time step;
+};
+
+static const char *const api_names[AF_N] = {"lmp", "mec", "mcc", "mlc", "load", "node", NULL, "timeInterval"};
+
+static int api_fail(struct api *a, int rc) {
+  a->rc = rc;
+  return 0; /* stop yajl */
+}
+
+static void api_skip(struct api *a) {
+  a->back = a->w;
+  a->w = AW_SKIP;
+  a->skip_from = a->depth;
+}
+
+static int val_set(struct api *a, struct api_val *v, const char *name, enum vk k, const char *s, size_t n) {
+  v->k = k;
+  v->n = 0;
+  if (k == VK_NUM) {
+    char tmp[64];
+    char *end = NULL;
+    if (n >= sizeof(tmp))
+      return api_fail(a, au_err_set(a->err, AU_E_PARSE, "data[%zu], field %s: number too long", a->nitems, name));
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    v->num = strtod(tmp, &end);
+    if (end != tmp + n)
+      return api_fail(a, au_err_set(a->err, AU_E_PARSE, "data[%zu], field %s: not a number", a->nitems, name));
+  } else if (k == VK_STR) {
+    if (n >= sizeof(v->s))
+      return api_fail(a, au_err_set(a->err, AU_E_PARSE, "data[%zu], field %s: longer than %d bytes", a->nitems,
+                                    name, API_STR_MAX - 1));
+    memcpy(v->s, s, n);
+    v->s[n] = 0;
+    v->n = n;
+  }
+  return 1;
+}
+
+static int est_time(const struct api_val *v, au_time *out) {
   bool off = false;
-  if (au_time_parse_iso(json_string_value(v), json_string_length(v), out, &off))
+  if (v->k != VK_STR || au_time_parse_iso(v->s, v->n, out, &off))
     return AU_E_PARSE;
   if (!off)
     *out += EST_OFFSET; /* EST wall clock -> UTC */
   return 0;
 }
 
-static int jnum(json_t *o, const char *name, bool *isnull, double *out) {
-  json_t *v = json_object_get(o, name);
-  *isnull = !v || json_is_null(v);
+/* A number field: missing or null is a NULL value, anything but a number an error. */
+static int api_num(struct api *a, int f, const char *name, bool *isnull, double *out) {
+  const struct api_val *v = &a->f[f];
+  *isnull = v->k == VK_NONE || v->k == VK_NULL;
   if (*isnull)
     return 0;
-  if (!json_is_number(v))
-    return AU_E_PARSE;
-  *out = json_number_value(v);
+  if (v->k != VK_NUM)
+    return au_err_set(a->err, AU_E_PARSE, "data[%zu], field %s: not a number", a->nitems, name);
+  *out = v->num;
   return 0;
 }
+
+static int api_row(struct api *a) {
+  size_t i = a->nitems;
+  au_time t, te;
+  if (!a->item_is_map || est_time(&a->start, &t))
+    return au_err_set(a->err, AU_E_PARSE, "data[%zu], field timeInterval.start: missing or not a time", i);
+  if (a->end.k == VK_NONE)
+    te = t + a->step;
+  else if (est_time(&a->end, &te) || te <= t)
+    return au_err_set(a->err, AU_E_PARSE, "data[%zu], field timeInterval.end: not a time after start", i);
+  struct au_batch *out = a->out;
+  const struct au_source_ctx *ctx = a->ctx;
+  if (a->mt->kind == K_API_LMP) {
+    const struct api_val *node = &a->f[AF_NODE];
+    if (node->k != VK_STR || node->n == 0)
+      return au_err_set(a->err, AU_E_PARSE, "data[%zu], field node: missing", i);
+    if (!node_wanted(a->only, node->s, node->n))
+      return 0;
+    static const int c[4] = {AU_LMP_LMP, AU_LMP_ENERGY, AU_LMP_CONG, AU_LMP_LOSS};
+    double v[4] = {0};
+    bool nul[4];
+    for (int k = 0; k < 4; k++)
+      if (api_num(a, AF_LMP + k, api_names[AF_LMP + k], &nul[k], &v[k]))
+        return a->err->code;
+    au_batch_add_row(out);
+    au_batch_set_time(out, AU_LMP_START, t);
+    au_batch_set_time(out, AU_LMP_END, te);
+    au_lmp_set_meta(out, MISO_ISO, a->mt->market, "USD/MWh", MISO_TZ, ctx->table->interval_minutes,
+                    ctx->ingestion_time);
+    au_batch_set_text(out, AU_LMP_LOC_ID, node->s, node->n);
+    au_batch_set_text(out, AU_LMP_LOC_NAME, node->s, node->n);
+    for (int k = 0; k < 4; k++)
+      if (!nul[k])
+        au_batch_set_double(out, c[k], v[k]);
+    return 0;
+  }
+  const char *lname = a->lrz ? "localResourceZone" : "region";
+  const struct api_val *loc = &a->f[AF_LOC];
+  if (loc->k != VK_STR || loc->n == 0)
+    return au_err_set(a->err, AU_E_PARSE, "data[%zu], field %s: missing", i, lname);
+  double mw = 0;
+  bool nul;
+  if (api_num(a, AF_LOAD, "load", &nul, &mw))
+    return a->err->code;
+  char id[64];
+  size_t n = loc->n < sizeof(id) - 1 ? loc->n : sizeof(id) - 1;
+  for (size_t k = 0; k < n; k++) {
+    char ch = loc->s[k];
+    id[k] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+  }
+  id[n] = 0;
+  au_batch_add_row(out);
+  au_batch_set_time(out, AU_LOAD_START, t);
+  au_batch_set_time(out, AU_LOAD_END, te);
+  au_load_set_meta(out, MISO_ISO, a->mt->market, MISO_TZ, ctx->table->interval_minutes, ctx->ingestion_time);
+  au_batch_set_text(out, AU_LOAD_LOC_ID, id, n);
+  au_batch_set_text(out, AU_LOAD_LOC_TYPE, a->lrz ? "LRZ" : "REGION", a->lrz ? 3 : 6);
+  if (!nul)
+    au_batch_set_double(out, AU_LOAD_MW, mw);
+  au_batch_set_time(out, AU_LOAD_PUBLISHED, te);
+  return 0;
+}
+
+static void item_reset(struct api *a, bool is_map) {
+  for (int k = 0; k < AF_N; k++)
+    a->f[k].k = VK_NONE;
+  a->start.k = a->end.k = VK_NONE;
+  a->item_is_map = is_map;
+  a->cur = AF_NONE;
+}
+
+static int item_done(struct api *a) {
+  int rc = api_row(a);
+  a->nitems++;
+  return rc ? api_fail(a, rc) : 1;
+}
+
+static int api_scalar(struct api *a, enum vk k, const char *s, size_t n) {
+  switch (a->w) {
+  case AW_TOP:
+    return api_fail(a, au_err_set(a->err, AU_E_PARSE, "JSON top level is not an object"));
+  case AW_DATA: /* an item that is not an object */
+    item_reset(a, false);
+    return item_done(a);
+  case AW_ITEM: {
+    int f = a->cur;
+    a->cur = AF_NONE;
+    if (f == AF_NONE || f == AF_TI) /* a timeInterval that is not an object: start is missing */
+      return 1;
+    return val_set(a, &a->f[f], f == AF_LOC ? (a->lrz ? "localResourceZone" : "region") : api_names[f], k, s, n);
+  }
+  case AW_TI: {
+    int f = a->cur;
+    a->cur = TF_NONE;
+    if (f == TF_START)
+      return val_set(a, &a->start, "timeInterval.start", k, s, n);
+    if (f == TF_END)
+      return val_set(a, &a->end, "timeInterval.end", k, s, n);
+    return 1;
+  }
+  case AW_PAGE:
+    if (a->cur == 0) { /* lastPage that is not a boolean */
+      a->last_kind = k;
+      a->last_false = false;
+    } else if (a->cur == 1) { /* pageNumber: an integer */
+      a->pn_int = false;
+      if (k == VK_NUM && n > 0 && n < 19 && !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n)) {
+        char tmp[24];
+        memcpy(tmp, s, n);
+        tmp[n] = 0;
+        a->pn = strtoll(tmp, NULL, 10);
+        a->pn_int = true;
+      }
+    }
+    a->cur = -1;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static int api_null(void *c) { return api_scalar(c, VK_NULL, NULL, 0); }
+static int api_bool(void *c, int v) {
+  struct api *a = c;
+  if (a->w == AW_PAGE && a->cur == 0) { /* lastPage: only a literal false asks for more */
+    a->last_kind = VK_OTHER;
+    a->last_false = !v;
+    a->cur = -1;
+    return 1;
+  }
+  return api_scalar(c, VK_OTHER, "", 0);
+}
+static int api_number(void *c, const char *s, size_t n) { return api_scalar(c, VK_NUM, s, n); }
+static int api_string(void *c, const unsigned char *s, size_t n) { return api_scalar(c, VK_STR, (const char *)s, n); }
+
+static int api_start(struct api *a, bool map) {
+  a->depth++;
+  switch (a->w) {
+  case AW_TOP:
+    if (!map)
+      return api_fail(a, au_err_set(a->err, AU_E_PARSE, "JSON top level is not an object"));
+    a->w = AW_ROOT;
+    return 1;
+  case AW_ROOT:
+    if (a->rootkey == RK_DATA && !map) {
+      a->data_seen = true;
+      a->w = AW_DATA;
+      return 1;
+    }
+    if (a->rootkey == RK_PAGE && map) {
+      a->page_seen = true;
+      a->w = AW_PAGE;
+      a->cur = -1;
+      return 1;
+    }
+    api_skip(a);
+    return 1;
+  case AW_DATA:
+    item_reset(a, map);
+    if (map) {
+      a->w = AW_ITEM;
+      return 1;
+    }
+    api_skip(a); /* an array item: an error when it closes */
+    a->back = AW_ITEM;
+    return 1;
+  case AW_ITEM:
+    if (a->cur == AF_TI && map) {
+      a->w = AW_TI;
+      a->cur = TF_NONE;
+      return 1;
+    }
+    if (a->cur != AF_NONE && a->cur != AF_TI) { /* an object or array where a value belongs */
+      struct api_val *v = &a->f[a->cur];
+      v->k = VK_OTHER;
+    }
+    a->cur = AF_NONE;
+    api_skip(a);
+    return 1;
+  case AW_TI:
+    if (a->cur == TF_START)
+      a->start.k = VK_OTHER;
+    else if (a->cur == TF_END)
+      a->end.k = VK_OTHER;
+    a->cur = TF_NONE;
+    api_skip(a);
+    return 1;
+  case AW_PAGE:
+    if (a->cur == 0) {
+      a->last_kind = VK_OTHER;
+      a->last_false = false;
+    }
+    a->cur = -1;
+    api_skip(a);
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static int api_start_map(void *c) { return api_start(c, true); }
+static int api_start_array(void *c) { return api_start(c, false); }
+
+static int api_end(void *c) {
+  struct api *a = c;
+  a->depth--;
+  switch (a->w) {
+  case AW_SKIP:
+    if (a->depth < a->skip_from) {
+      a->w = a->back;
+      if (a->w == AW_ITEM && !a->item_is_map) { /* the skipped value was a non-object item */
+        a->w = AW_DATA;
+        return item_done(a);
+      }
+    }
+    return 1;
+  case AW_TI:
+    a->w = AW_ITEM;
+    return 1;
+  case AW_ITEM:
+    a->w = AW_DATA;
+    return item_done(a);
+  case AW_DATA:
+  case AW_PAGE:
+    a->w = AW_ROOT;
+    return 1;
+  case AW_ROOT:
+    a->w = AW_TOP;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static int api_on_key(void *c, const unsigned char *k, size_t n) {
+  struct api *a = c;
+#define KEY_IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, n) == 0)
+  switch (a->w) {
+  case AW_ROOT:
+    a->rootkey = KEY_IS("data") ? RK_DATA : KEY_IS("page") ? RK_PAGE : RK_OTHER;
+    return 1;
+  case AW_ITEM:
+    a->cur = AF_NONE;
+    if (KEY_IS("timeInterval"))
+      a->cur = AF_TI;
+    else if (a->mt->kind == K_API_LMP) {
+      for (int f = AF_LMP; f <= AF_MLC; f++)
+        if (n == strlen(api_names[f]) && memcmp(k, api_names[f], n) == 0)
+          a->cur = f;
+      if (KEY_IS("node"))
+        a->cur = AF_NODE;
+    } else if (KEY_IS("load")) {
+      a->cur = AF_LOAD;
+    } else if (a->lrz ? KEY_IS("localResourceZone") : KEY_IS("region")) {
+      a->cur = AF_LOC;
+    }
+    return 1;
+  case AW_TI:
+    a->cur = KEY_IS("start") ? TF_START : KEY_IS("end") ? TF_END : TF_NONE;
+    return 1;
+  case AW_PAGE:
+    a->cur = KEY_IS("lastPage") ? 0 : KEY_IS("pageNumber") ? 1 : -1;
+    return 1;
+  default:
+    return 1;
+  }
+#undef KEY_IS
+}
+
+static const yajl_callbacks api_callbacks = {
+    api_null, api_bool, NULL, NULL, api_number, api_string, api_start_map, api_on_key, api_end, api_start_array, api_end,
+};
 
 static int parse_api(struct au_source_ctx *ctx, const struct miso_table *mt, const struct au_request *req,
                      const struct au_response *resp, struct au_batch *out, struct au_reqlist *more,
                      struct au_err *err) {
-  json_error_t jerr;
-  json_t *root = json_loadb(resp->body, resp->len, 0, &jerr);
-  if (!root)
-    return au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %d): %s", jerr.line, jerr.column,
-                      jerr.position, jerr.text);
-  int rc = 0;
-  json_t *data = json_object_get(root, "data"), *page = json_object_get(root, "page");
-  if (!json_is_array(data)) {
+  if (resp->len > ((size_t)1 << 31))
+    return au_err_set(err, AU_E_TOOBIG, "response of %zu bytes exceeds the 2 GiB limit", resp->len);
+  struct api *a = au_xcalloc(1, sizeof(*a));
+  a->ctx = ctx;
+  a->mt = mt;
+  a->out = out;
+  a->err = err;
+  a->w = AW_TOP;
+  a->cur = -1;
+  a->only = au_opts_get(ctx->opts, "nodes");
+  const char *geo = au_opts_get(ctx->opts, "geo_resolution");
+  a->lrz = geo && !strcmp(geo, "localResourceZone");
+  a->step = (au_time)ctx->table->interval_minutes * AU_MINUTE;
+  size_t before = out->nrows;
+  int rc = au_json_stream(&api_callbacks, a, resp->body, resp->len, &a->rc, err);
+  if (rc == 0 && !a->data_seen)
     rc = au_err_set(err, AU_E_PARSE, "response has no \"data\" array");
-    goto out;
-  }
-  const char *only = au_opts_get(ctx->opts, "nodes");
-  au_time step = (au_time)ctx->table->interval_minutes * AU_MINUTE;
-  size_t i;
-  json_t *it;
-  json_array_foreach(data, i, it) {
-    json_t *ti = json_object_get(it, "timeInterval");
-    au_time t, te;
-    if (!json_is_object(ti) || est_stamp(ti, "start", &t)) {
-      rc = au_err_set(err, AU_E_PARSE, "data[%zu], field timeInterval.start: missing or not a time", i);
-      goto out;
-    }
-    if (!json_object_get(ti, "end"))
-      te = t + step;
-    else if (est_stamp(ti, "end", &te) || te <= t) {
-      rc = au_err_set(err, AU_E_PARSE, "data[%zu], field timeInterval.end: not a time after start", i);
-      goto out;
-    }
-    if (mt->kind == K_API_LMP) {
-      json_t *node = json_object_get(it, "node");
-      if (!json_is_string(node) || json_string_length(node) == 0) {
-        rc = au_err_set(err, AU_E_PARSE, "data[%zu], field node: missing", i);
-        goto out;
-      }
-      if (!node_wanted(only, json_string_value(node), json_string_length(node)))
-        continue;
-      static const char *const f[4] = {"lmp", "mec", "mcc", "mlc"};
-      static const int c[4] = {AU_LMP_LMP, AU_LMP_ENERGY, AU_LMP_CONG, AU_LMP_LOSS};
-      double v[4];
-      bool nul[4];
-      for (int k = 0; k < 4; k++)
-        if (jnum(it, f[k], &nul[k], &v[k])) {
-          rc = au_err_set(err, AU_E_PARSE, "data[%zu], field %s: not a number", i, f[k]);
-          goto out;
-        }
-      au_batch_add_row(out);
-      au_batch_set_time(out, AU_LMP_START, t);
-      au_batch_set_time(out, AU_LMP_END, te);
-      au_lmp_set_meta(out, MISO_ISO, mt->market, "USD/MWh", MISO_TZ, ctx->table->interval_minutes,
-                      ctx->ingestion_time);
-      au_batch_set_text(out, AU_LMP_LOC_ID, json_string_value(node), json_string_length(node));
-      au_batch_set_text(out, AU_LMP_LOC_NAME, json_string_value(node), json_string_length(node));
-      for (int k = 0; k < 4; k++)
-        if (!nul[k])
-          au_batch_set_double(out, c[k], v[k]);
-    } else {
-      const char *geo = au_opts_get(ctx->opts, "geo_resolution");
-      bool lrz = geo && !strcmp(geo, "localResourceZone");
-      json_t *loc = json_object_get(it, lrz ? "localResourceZone" : "region");
-      if (!json_is_string(loc) || json_string_length(loc) == 0) {
-        rc = au_err_set(err, AU_E_PARSE, "data[%zu], field %s: missing", i, lrz ? "localResourceZone" : "region");
-        goto out;
-      }
-      double mw = 0;
-      bool nul;
-      if (jnum(it, "load", &nul, &mw)) {
-        rc = au_err_set(err, AU_E_PARSE, "data[%zu], field load: not a number", i);
-        goto out;
-      }
-      char id[64];
-      size_t n = json_string_length(loc) < sizeof(id) - 1 ? json_string_length(loc) : sizeof(id) - 1;
-      for (size_t k = 0; k < n; k++) {
-        char ch = json_string_value(loc)[k];
-        id[k] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
-      }
-      id[n] = 0;
-      au_batch_add_row(out);
-      au_batch_set_time(out, AU_LOAD_START, t);
-      au_batch_set_time(out, AU_LOAD_END, te);
-      au_load_set_meta(out, MISO_ISO, mt->market, MISO_TZ, ctx->table->interval_minutes, ctx->ingestion_time);
-      au_batch_set_text(out, AU_LOAD_LOC_ID, id, n);
-      au_batch_set_text(out, AU_LOAD_LOC_TYPE, lrz ? "LRZ" : "REGION", lrz ? 3 : 6);
-      if (!nul)
-        au_batch_set_double(out, AU_LOAD_MW, mw);
-      au_batch_set_time(out, AU_LOAD_PUBLISHED, te);
-    }
-  }
   /* paging */
-  json_t *last = json_object_get(page, "lastPage"), *pn = json_object_get(page, "pageNumber");
-  if (json_is_object(page) && json_is_false(last)) {
-    int64_t next = (json_is_integer(pn) ? json_integer_value(pn) : req->cookie2) + 1;
+  if (rc == 0 && a->page_seen && a->last_kind == VK_OTHER && a->last_false) {
+    int64_t next = (a->pn_int ? a->pn : req->cookie2) + 1;
     if (next <= req->cookie2 || next > 100000) {
       rc = au_err_set(err, AU_E_PARSE, "page.pageNumber %lld does not advance", (long long)(next - 1));
       goto out;
@@ -600,11 +880,14 @@ static int parse_api(struct au_source_ctx *ctx, const struct miso_table *mt, con
       char *second = strstr(dup + 1, " page ");
       memmove(dup, second, strlen(second) + 1);
     }
-  } else if (json_array_size(data) == 0) {
+  } else if (rc == 0 && a->nitems == 0) {
     rc = AU_E_NODATA;
   }
 out:
-  json_decref(root);
+  if (rc && rc != AU_E_NODATA)
+    while (out->nrows > before)
+      au_batch_drop_last(out);
+  free(a);
   return rc;
 }
 

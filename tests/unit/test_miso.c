@@ -221,6 +221,125 @@ TEST(data_exchange_parse_and_paging) {
   au_batch_free(b);
 }
 
+/* parse a Data Exchange body given as text (lmp_rt_5min unless tname says otherwise) */
+static int parse_body(const char *tname, const char *body, struct au_batch *b, struct au_reqlist *more,
+                      struct au_err *err) {
+  struct au_source_ctx ctx;
+  struct au_opts opts;
+  setup(&ctx, &opts, tname, NULL);
+  au_opts_set(&opts, "api_key", "k");
+  struct au_response resp = {200, body, strlen(body), "application/json"};
+  struct au_request req;
+  memset(&req, 0, sizeof(req));
+  req.url = "http://api/pricing/v1/real-time/2024-11-03/lmp-expost?timeResolution=5min&pageNumber=3";
+  req.cookie = day_of(2024, 11, 3);
+  req.cookie2 = 3;
+  snprintf(req.label, sizeof(req.label), "miso.t page 3");
+  struct au_reqlist local = {0};
+  au_err_clear(err);
+  int rc = src->parse(&ctx, &req, &resp, b, more ? more : &local, err);
+  au_reqlist_release(&local);
+  au_opts_release(&opts);
+  return rc;
+}
+
+/* The Data Exchange body streams through yajl: keys in any order, unknown values of any
+ * shape skipped, every bad item reported by its index, nothing kept from a failed page. */
+TEST(data_exchange_streaming_edges) {
+  struct au_batch *b = au_batch_new(&au_lmp_schema, 16);
+  struct au_err err = AU_ERR_INIT;
+  struct au_reqlist more = {0};
+  /* page first, item keys reversed, nested unknowns, an escaped node name */
+  const char *ok = "{\"page\":{\"lastPage\":false,\"pageNumber\":3,\"x\":[1,{\"a\":[]}]},"
+                   "\"meta\":{\"data\":[1,2]},"
+                   "\"data\":[{\"mlc\":0.5,\"mcc\":null,\"extra\":{\"lmp\":\"no\"},\"mec\":20,\"lmp\":20.5,"
+                   "\"node\":\"A\\u002EB\",\"timeInterval\":{\"value\":[0],\"end\":\"2024-11-03 01:05:00.000\","
+                   "\"start\":\"2024-11-03 01:00:00.000\"}},"
+                   "{\"timeInterval\":{\"start\":\"2024-11-03T06:05:00Z\"},\"node\":\"C\"}]}";
+  CHECK_EQ_INT(parse_body("lmp_rt_5min", ok, b, &more, &err), 0);
+  CHECK_EQ_INT(b->nrows, 2);
+  CHECK_EQ_STR(txt(b, 0, AU_LMP_LOC_ID), "A.B");
+  CHECK_EQ_INT(au_batch_int(b, 0, AU_LMP_START), au_time_utc(2024, 11, 3, 6, 0, 0));
+  CHECK_EQ_INT(au_batch_int(b, 0, AU_LMP_END), au_time_utc(2024, 11, 3, 6, 5, 0));
+  CHECK_NEAR(au_batch_double(b, 0, AU_LMP_LMP), 20.5, 0);
+  CHECK_NEAR(au_batch_double(b, 0, AU_LMP_ENERGY), 20, 0);
+  CHECK(au_batch_is_null(b, 0, AU_LMP_CONG));
+  CHECK_NEAR(au_batch_double(b, 0, AU_LMP_LOSS), 0.5, 0);
+  /* an explicit offset is kept; no end: start + 5 minutes; no prices: NULLs */
+  CHECK_EQ_INT(au_batch_int(b, 1, AU_LMP_START), au_time_utc(2024, 11, 3, 6, 5, 0));
+  CHECK_EQ_INT(au_batch_int(b, 1, AU_LMP_END), au_time_utc(2024, 11, 3, 6, 10, 0));
+  CHECK(au_batch_is_null(b, 1, AU_LMP_LMP));
+  CHECK_EQ_INT(more.n, 1);
+  CHECK(strstr(more.v[0].url, "timeResolution=5min&pageNumber=4") != NULL);
+  CHECK_EQ_STR(more.v[0].label, "miso.t page 4");
+  au_reqlist_release(&more);
+
+  /* errors name the item; a failed page leaves no rows behind */
+  struct {
+    const char *body, *want;
+  } bad[] = {
+      {"{\"data\":[{\"timeInterval\":{\"start\":\"2024-11-03 00:00:00.000\"},\"node\":\"A\"},"
+       "{\"timeInterval\":{\"start\":\"2024-11-03 00:05:00.000\"},\"node\":\"B\",\"mcc\":\"1.5\"}]}",
+       "data[1], field mcc: not a number"},
+      {"{\"data\":[{\"timeInterval\":{\"start\":\"x\"},\"node\":\"A\"}]}",
+       "data[0], field timeInterval.start: missing or not a time"},
+      {"{\"data\":[{\"timeInterval\":[\"2024-11-03 00:00:00.000\"],\"node\":\"A\"}]}",
+       "data[0], field timeInterval.start: missing or not a time"},
+      {"{\"data\":[{\"timeInterval\":{\"start\":\"2024-11-03 00:05:00.000\",\"end\":\"2024-11-03 "
+       "00:05:00.000\"},\"node\":\"A\"}]}",
+       "data[0], field timeInterval.end: not a time after start"},
+      {"{\"data\":[{\"timeInterval\":{\"start\":\"2024-11-03 00:00:00.000\"},\"node\":{\"id\":\"A\"}}]}",
+       "data[0], field node: missing"},
+      {"{\"data\":[{\"timeInterval\":{\"start\":\"2024-11-03 00:00:00.000\"},\"node\":\"A\",\"lmp\":[1]}]}",
+       "data[0], field lmp: not a number"},
+      {"{\"data\":[7]}", "data[0], field timeInterval.start: missing or not a time"},
+      {"{\"data\":[[7]]}", "data[0], field timeInterval.start: missing or not a time"},
+      {"{\"data\":{\"a\":1}}", "response has no \"data\" array"},
+      {"[1,2]", "JSON top level is not an object"},
+      {"{\"data\":[{\"timeInterval\":{\"start\":\"2024-11-03 00:00:00.000\"},\n\"node\":\"A\",,}]}",
+       "invalid JSON at line 2, column 13"},
+      {"{\"data\":[], \"page\":{\"lastPage\":false,\"pageNumber\":2}}", "page.pageNumber 2 does not advance"},
+  };
+  for (size_t i = 0; i < AU_ARRAY_LEN(bad); i++) {
+    b->nrows = 0;
+    int rc = parse_body("lmp_rt_5min", bad[i].body, b, &more, &err);
+    CHECK_EQ_INT(rc, AU_E_PARSE);
+    if (!strstr(err.msg, bad[i].want))
+      fprintf(stderr, "  case %zu: got '%s', want '%s'\n", i, err.msg, bad[i].want);
+    CHECK(strstr(err.msg, bad[i].want) != NULL);
+    CHECK_EQ_INT(b->nrows, 0);
+    CHECK_EQ_INT(more.n, 0);
+  }
+  /* a node name longer than the parser's limit is an error, not a truncation */
+  char big[700];
+  int n = snprintf(big, sizeof(big), "{\"data\":[{\"timeInterval\":{\"start\":\"2024-11-03 00:00:00.000\"},\"node\":\"");
+  memset(big + n, 'N', 300);
+  snprintf(big + n + 300, sizeof(big) - (size_t)n - 300, "\"}]}");
+  CHECK_EQ_INT(parse_body("lmp_rt_5min", big, b, &more, &err), AU_E_PARSE);
+  CHECK(strstr(err.msg, "data[0], field node: longer than 255 bytes") != NULL);
+  /* lastPage true, missing, or not a boolean: no next page; an empty last page has no data */
+  CHECK_EQ_INT(parse_body("lmp_rt_5min", "{\"data\":[],\"page\":{\"lastPage\":\"false\"}}", b, &more, &err),
+               AU_E_NODATA);
+  CHECK_EQ_INT(more.n, 0);
+  au_batch_free(b);
+
+  /* load: region or local resource zone, upper-cased */
+  b = au_batch_new(&au_load_schema, 4);
+  CHECK_EQ_INT(parse_body("load_actual",
+                          "{\"data\":[{\"region\":\"South\",\"load\":12.5,\"localResourceZone\":\"LRZ8\","
+                          "\"timeInterval\":{\"start\":\"2024-03-10 02:00:00.000\",\"end\":\"2024-03-10 03:00:00.000\"}}]}",
+                          b, NULL, &err),
+               0);
+  CHECK_EQ_INT(b->nrows, 1);
+  CHECK_EQ_STR(txt(b, 0, AU_LOAD_LOC_ID), "SOUTH");
+  CHECK_NEAR(au_batch_double(b, 0, AU_LOAD_MW), 12.5, 0);
+  CHECK_EQ_INT(parse_body("load_actual", "{\"data\":[{\"load\":1,\"timeInterval\":{\"start\":\"2024-03-10 02:00:00.000\"}}]}",
+                          b, NULL, &err),
+               AU_E_PARSE);
+  CHECK(strstr(err.msg, "data[0], field region: missing") != NULL);
+  au_batch_free(b);
+}
+
 TEST(plan_urls_and_keys) {
   struct au_source_ctx ctx;
   struct au_opts opts;
@@ -420,6 +539,6 @@ TEST(sim_rate_limit_429) {
 }
 
 TEST_LIST{T(sim_rate_limit_429), T(real_report_golden),       T(dst_days_are_24_fixed_est_hours),        T(blob_not_found),
-          T(bad_input_positions),      T(data_exchange_parse_and_paging),         T(plan_urls_and_keys),
+          T(bad_input_positions),      T(data_exchange_parse_and_paging), T(data_exchange_streaming_edges),         T(plan_urls_and_keys),
           T(every_table_on_dst_days_via_sim), T(unpublished_days_are_empty_windows_via_sim)};
 AU_TEST_MAIN()
