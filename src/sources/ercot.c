@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "parse/csv.h"
+#include "parse/json.h"
 #include "parse/zip.h"
 #include "sources/canonical.h"
 #include "sources/source.h"
@@ -680,8 +681,6 @@ struct pst {
   au_time ws, we;
   const char *member; /* zip member name (MIS) */
   uint64_t emitted;
-  /* scratch for JSON values */
-  char num[NF + MAX_ZONES][48];
 };
 
 static int map_header(struct pst *ps, const char *const *names, const size_t *lens, size_t n, struct au_err *err) {
@@ -906,6 +905,295 @@ static int http_error(const struct au_response *resp, struct au_err *err) {
   return au_err_set(err, AU_E_HTTP, "HTTP %ld: %.*s", resp->status, n, resp->body ? resp->body : "");
 }
 
+/* The body streams through yajl (parse/json.h): {"_meta":{..},"fields":[{"name":..},..],
+ * "data":[[v,..],..]}. Each data row's cells are copied into one small arena until the row
+ * closes, then decoded like a CSV record; a page costs its rows, not a document tree. When
+ * "data" comes before "fields" (ERCOT sends fields first), a second pass over the same
+ * bytes reads the rows with the names the first pass collected. */
+#define API_MAX_FIELDS 256
+#define API_MAX_CELL (1u << 16)
+
+enum ew { EW_TOP, EW_ROOT, EW_FIELDS, EW_FIELD, EW_DATA, EW_ROW, EW_META, EW_SKIP };
+
+struct eapi {
+  struct pst *ps;
+  const struct au_request *req;
+  struct au_err *err;
+  int rc;
+  int pass;            /* 1: everything in document order; 2: data only (fields came after it) */
+  enum ew w, back;
+  int depth, skip_from;
+  enum { ER_OTHER, ER_FIELDS, ER_DATA, ER_META, ER_MESSAGE } rootkey;
+  int cur;             /* in a field: 1 = "name"; in _meta: 1 = totalPages, 2 = currentPage */
+  /* fields */
+  bool fields_seen, fields_done, data_before_fields;
+  size_t nf;
+  bool field_named;
+  struct au_buf names;  /* NUL-separated names */
+  size_t name_off[API_MAX_FIELDS], name_len[API_MAX_FIELDS];
+  char message[160];
+  /* data */
+  bool data_seen, data_bad;
+  size_t nrows;
+  size_t ncell;
+  struct au_buf cells;  /* the current row's cells, each NUL-terminated */
+  size_t cell_off[API_MAX_FIELDS], cell_len[API_MAX_FIELDS];
+  /* _meta */
+  bool total_set, cur_set;
+  int64_t total, current;
+};
+
+static int ea_fail(struct eapi *a, int rc) {
+  a->rc = rc;
+  return 0; /* stop yajl */
+}
+
+static void ea_skip(struct eapi *a) {
+  a->back = a->w;
+  a->w = EW_SKIP;
+  a->skip_from = a->depth;
+}
+
+static void ea_where(const struct eapi *a, char *buf, size_t n) {
+  snprintf(buf, n, "data row %zu (page %lld)", a->nrows + 1, (long long)(a->req->cookie ? a->req->cookie : 1));
+}
+
+static int fields_done(struct eapi *a) {
+  a->fields_done = true;
+  if (a->nf == 0 || a->nf > API_MAX_FIELDS)
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "response has %zu fields", a->nf));
+  const char *names[API_MAX_FIELDS];
+  for (size_t i = 0; i < a->nf; i++)
+    names[i] = a->names.ptr + a->name_off[i];
+  struct pst *ps = a->ps;
+  const struct tpriv *tp = ps->tp;
+  if (tp->kind == K_LOAD_FC && a->req->cookie <= 1 && ps->ctx->priv)
+    ((struct epriv *)ps->ctx->priv)->nseen = 0;
+  int rc = map_header(ps, names, a->name_len, a->nf, a->err);
+  if (rc) {
+    au_err_prefix(a->err, "\"fields\"");
+    return ea_fail(a, rc);
+  }
+  return 1;
+}
+
+static int cell_add(struct eapi *a, const char *s, size_t n) {
+  char where[64];
+  if (a->ncell >= a->nf) {
+    ea_where(a, where, sizeof(where));
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "%s: not an array of %zu values", where, a->nf));
+  }
+  if (n > API_MAX_CELL) {
+    ea_where(a, where, sizeof(where));
+    return ea_fail(a, au_err_set(a->err, AU_E_TOOBIG, "%s, column %zu: value longer than %u bytes", where, a->ncell + 1,
+                                 API_MAX_CELL));
+  }
+  a->cell_off[a->ncell] = a->cells.len;
+  a->cell_len[a->ncell] = n;
+  if (au_buf_add(&a->cells, s, n) || au_buf_addc(&a->cells, 0))
+    return ea_fail(a, au_err_set(a->err, AU_E_NOMEM, "out of memory"));
+  a->ncell++;
+  return 1;
+}
+
+static int row_done(struct eapi *a) {
+  char where[64];
+  ea_where(a, where, sizeof(where));
+  if (a->ncell != a->nf)
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "%s: not an array of %zu values", where, a->nf));
+  const char *v[API_MAX_FIELDS];
+  for (size_t i = 0; i < a->nf; i++)
+    v[i] = a->cells.ptr + a->cell_off[i];
+  int rc = emit(a->ps, v, a->cell_len, a->nf, where, a->err);
+  a->nrows++;
+  return rc ? ea_fail(a, rc) : 1;
+}
+
+/* a scalar: s/n is the text (NULL for null, "Y"/"N" for booleans) */
+static int ea_scalar(struct eapi *a, bool is_str, const char *s, size_t n) {
+  switch (a->w) {
+  case EW_TOP:
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "JSON top level is not an object"));
+  case EW_ROOT:
+    if (a->rootkey == ER_MESSAGE && is_str && a->pass == 1)
+      snprintf(a->message, sizeof(a->message), "%.*s", (int)(n < 150 ? n : 150), s);
+    else if (a->rootkey == ER_DATA && s) /* "data": null is an empty page */
+      a->data_bad = true;
+    return 1;
+  case EW_FIELDS: /* a field that is not an object */
+    if (a->pass == 2)
+      return 1;
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "fields[%zu] has no \"name\"", a->nf));
+  case EW_FIELD:
+    if (a->cur == 1 && is_str && a->pass == 1 && a->nf < API_MAX_FIELDS) {
+      a->name_off[a->nf] = a->names.len;
+      a->name_len[a->nf] = n < 200 ? n : 200;
+      if (au_buf_add(&a->names, s, a->name_len[a->nf]) || au_buf_addc(&a->names, 0))
+        return ea_fail(a, au_err_set(a->err, AU_E_NOMEM, "out of memory"));
+      a->field_named = true;
+    }
+    a->cur = 0;
+    return 1;
+  case EW_DATA: { /* a row that is not an array */
+    char where[64];
+    ea_where(a, where, sizeof(where));
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "%s: not an array of %zu values", where, a->nf));
+  }
+  case EW_ROW:
+    return cell_add(a, s ? s : "", s ? n : 0);
+  case EW_META:
+    if (a->cur && !is_str && s && n < 19 && !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n)) {
+      char tmp[24];
+      memcpy(tmp, s, n);
+      tmp[n] = 0;
+      if (a->cur == 1) {
+        a->total = strtoll(tmp, NULL, 10);
+        a->total_set = true;
+      } else {
+        a->current = strtoll(tmp, NULL, 10);
+        a->cur_set = true;
+      }
+    }
+    a->cur = 0;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static int ea_null(void *c) { return ea_scalar(c, false, NULL, 0); }
+static int ea_bool(void *c, int v) { return ea_scalar(c, false, v ? "Y" : "N", 1); }
+static int ea_number(void *c, const char *s, size_t n) { return ea_scalar(c, false, s, n); }
+static int ea_string(void *c, const unsigned char *s, size_t n) { return ea_scalar(c, true, (const char *)s, n); }
+
+static int ea_start(struct eapi *a, bool map) {
+  a->depth++;
+  switch (a->w) {
+  case EW_TOP:
+    if (!map)
+      return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "JSON top level is not an object"));
+    a->w = EW_ROOT;
+    return 1;
+  case EW_ROOT:
+    if (a->rootkey == ER_FIELDS && !map && a->pass == 1) {
+      a->fields_seen = true;
+      a->w = EW_FIELDS;
+      return 1;
+    }
+    if (a->rootkey == ER_DATA) {
+      if (map) {
+        a->data_bad = true;
+      } else if (a->pass == 1 && !a->fields_done) { /* rows before names: read them in pass 2 */
+        a->data_before_fields = true;
+        a->data_seen = true;
+      } else {
+        a->data_seen = true;
+        a->w = EW_DATA;
+        return 1;
+      }
+    }
+    if (a->rootkey == ER_META && map && a->pass == 1) {
+      a->w = EW_META;
+      a->cur = 0;
+      return 1;
+    }
+    ea_skip(a);
+    return 1;
+  case EW_FIELDS:
+    if (!map)
+      return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "fields[%zu] has no \"name\"", a->nf));
+    a->w = EW_FIELD;
+    a->field_named = false;
+    a->cur = 0;
+    return 1;
+  case EW_DATA:
+    if (map) {
+      char where[64];
+      ea_where(a, where, sizeof(where));
+      return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "%s: not an array of %zu values", where, a->nf));
+    }
+    a->w = EW_ROW;
+    a->ncell = 0;
+    au_buf_reset(&a->cells);
+    return 1;
+  case EW_ROW: {
+    char where[64];
+    ea_where(a, where, sizeof(where));
+    size_t i = a->ncell < a->nf ? a->ncell : a->nf - 1;
+    return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "%s, column %zu (%s): unexpected JSON value", where, a->ncell + 1,
+                                 a->names.ptr + a->name_off[i]));
+  }
+  case EW_SKIP:
+    return 1;
+  default: /* EW_FIELD, EW_META: a nested value */
+    a->cur = 0;
+    ea_skip(a);
+    return 1;
+  }
+}
+
+static int ea_start_map(void *c) { return ea_start(c, true); }
+static int ea_start_array(void *c) { return ea_start(c, false); }
+
+static int ea_end(void *c) {
+  struct eapi *a = c;
+  a->depth--;
+  switch (a->w) {
+  case EW_SKIP:
+    if (a->depth < a->skip_from)
+      a->w = a->back;
+    return 1;
+  case EW_FIELD:
+    a->w = EW_FIELDS;
+    if (!a->field_named)
+      return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "fields[%zu] has no \"name\"", a->nf));
+    a->nf++;
+    return 1;
+  case EW_FIELDS:
+    a->w = EW_ROOT;
+    return fields_done(a);
+  case EW_ROW:
+    a->w = EW_DATA;
+    return row_done(a);
+  case EW_DATA:
+  case EW_META:
+    a->w = EW_ROOT;
+    return 1;
+  case EW_ROOT:
+    a->w = EW_TOP;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static int ea_key(void *c, const unsigned char *k, size_t n) {
+  struct eapi *a = c;
+#define KEY_IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, n) == 0)
+  switch (a->w) {
+  case EW_ROOT:
+    a->rootkey = KEY_IS("fields")    ? ER_FIELDS
+                 : KEY_IS("data")    ? ER_DATA
+                 : KEY_IS("_meta")   ? ER_META
+                 : KEY_IS("message") ? ER_MESSAGE
+                                     : ER_OTHER;
+    return 1;
+  case EW_FIELD:
+    a->cur = KEY_IS("name") ? 1 : 0;
+    return 1;
+  case EW_META:
+    a->cur = KEY_IS("totalPages") ? 1 : KEY_IS("currentPage") ? 2 : 0;
+    return 1;
+  default:
+    return 1;
+  }
+#undef KEY_IS
+}
+
+static const yajl_callbacks ea_callbacks = {
+    ea_null, ea_bool, NULL, NULL, ea_number, ea_string, ea_start_map, ea_key, ea_end, ea_start_array, ea_end,
+};
+
 static int parse_api(struct au_source_ctx *ctx, const struct au_request *req, const struct au_response *resp,
                      struct au_batch *out, struct au_reqlist *more, struct au_err *err) {
   const struct tpriv *tp = ctx->table->priv;
@@ -913,12 +1201,8 @@ static int parse_api(struct au_source_ctx *ctx, const struct au_request *req, co
     return AU_E_NODATA;
   if (resp->status != 200)
     return http_error(resp, err);
-  json_error_t jerr;
-  json_t *root = json_loadb(resp->body, resp->len, 0, &jerr);
-  if (!root)
-    return au_err_set(err, AU_E_PARSE, "invalid JSON at line %d, column %d (byte %d): %s", jerr.line, jerr.column,
-                      jerr.position, jerr.text);
-  int rc = 0;
+  if (resp->len > ((size_t)1 << 31))
+    return au_err_set(err, AU_E_TOOBIG, "response of %zu bytes exceeds the 2 GiB limit", resp->len);
   struct pst *ps = au_xcalloc(1, sizeof(*ps));
   ps->ctx = ctx;
   ps->tp = tp;
@@ -928,119 +1212,49 @@ static int parse_api(struct au_source_ctx *ctx, const struct au_request *req, co
   ps->filter = tp->kind == K_SCED;
   ps->ws = req->win_start;
   ps->we = req->win_end;
-  json_t *fields = json_object_get(root, "fields");
-  json_t *data = json_object_get(root, "data");
-  json_t *meta = json_object_get(root, "_meta");
-  if (!ps->tz) {
-    rc = err->code;
-    goto out;
-  }
-  if (!fields || !json_is_array(fields)) {
-    json_t *msg = json_object_get(root, "message");
-    rc = au_err_set(err, AU_E_PARSE, "response has no \"fields\" array%s%s", msg && json_is_string(msg) ? ": " : "",
-                    msg && json_is_string(msg) ? json_string_value(msg) : "");
-    goto out;
-  }
-  if (!data || json_is_null(data))
-    data = NULL;
-  else if (!json_is_array(data)) {
+  struct eapi *a = au_xcalloc(1, sizeof(*a));
+  a->ps = ps;
+  a->req = req;
+  a->err = err;
+  a->pass = 1;
+  au_buf_init(&a->names, 0);
+  au_buf_init(&a->cells, 0);
+  size_t before = out->nrows;
+  int rc = ps->tz ? 0 : err->code;
+  if (rc == 0)
+    rc = au_json_stream(&ea_callbacks, a, resp->body, resp->len, &a->rc, err);
+  if (rc == 0 && !a->fields_seen)
+    rc = au_err_set(err, AU_E_PARSE, "response has no \"fields\" array%s%s", a->message[0] ? ": " : "", a->message);
+  if (rc == 0 && a->data_bad)
     rc = au_err_set(err, AU_E_PARSE, "response \"data\" is not an array");
-    goto out;
+  if (rc == 0 && a->data_before_fields) { /* pass 2: the rows, now that the names are mapped */
+    a->pass = 2;
+    a->w = EW_TOP;
+    a->depth = 0;
+    a->rootkey = ER_OTHER;
+    rc = au_json_stream(&ea_callbacks, a, resp->body, resp->len, &a->rc, err);
   }
-  size_t nf = json_array_size(fields);
-  if (nf == 0 || nf > 256) {
-    rc = au_err_set(err, AU_E_PARSE, "response has %zu fields", nf);
-    goto out;
-  }
-  const char **names = au_xcalloc(nf, sizeof(*names));
-  size_t *nlens = au_xcalloc(nf, sizeof(*nlens));
-  for (size_t i = 0; i < nf; i++) {
-    json_t *f = json_array_get(fields, i);
-    json_t *nm = json_is_object(f) ? json_object_get(f, "name") : NULL;
-    if (!nm || !json_is_string(nm)) {
-      free(names);
-      free(nlens);
-      rc = au_err_set(err, AU_E_PARSE, "fields[%zu] has no \"name\"", i);
-      goto out;
-    }
-    names[i] = json_string_value(nm);
-    nlens[i] = json_string_length(nm);
-  }
-  if (tp->kind == K_LOAD_FC && req->cookie <= 1 && ctx->priv)
-    ((struct epriv *)ctx->priv)->nseen = 0;
-  rc = map_header(ps, names, nlens, nf, err);
-  free(names);
-  free(nlens);
-  if (rc) {
-    au_err_prefix(err, "\"fields\"");
-    goto out;
-  }
-  const char **v = au_xcalloc(nf, sizeof(*v));
-  size_t *vl = au_xcalloc(nf, sizeof(*vl));
-  size_t nrows = data ? json_array_size(data) : 0;
-  for (size_t r = 0; r < nrows && !rc; r++) {
-    json_t *row = json_array_get(data, r);
-    char where[64];
-    snprintf(where, sizeof(where), "data row %zu (page %lld)", r + 1, (long long)(req->cookie ? req->cookie : 1));
-    if (!json_is_array(row) || json_array_size(row) != nf) {
-      rc = au_err_set(err, AU_E_PARSE, "%s: not an array of %zu values", where, nf);
-      break;
-    }
-    int scratch = 0;
-    for (size_t i = 0; i < nf; i++) {
-      json_t *c = json_array_get(row, i);
-      if (json_is_string(c)) {
-        v[i] = json_string_value(c);
-        vl[i] = json_string_length(c);
-        continue;
-      }
-      char *buf = ps->num[scratch < NF + MAX_ZONES ? scratch : NF + MAX_ZONES - 1];
-      scratch++;
-      int n = 0;
-      if (json_is_integer(c))
-        n = snprintf(buf, 48, "%lld", (long long)json_integer_value(c));
-      else if (json_is_real(c))
-        n = snprintf(buf, 48, "%.17g", json_real_value(c));
-      else if (json_is_true(c))
-        n = snprintf(buf, 48, "Y");
-      else if (json_is_false(c))
-        n = snprintf(buf, 48, "N");
-      else if (json_is_null(c))
-        buf[0] = 0;
-      else {
-        rc = au_err_set(err, AU_E_PARSE, "%s, column %zu (%s): unexpected JSON value", where, i + 1,
-                        json_string_value(json_object_get(json_array_get(fields, i), "name")));
-        break;
-      }
-      v[i] = buf;
-      vl[i] = (size_t)n;
-    }
-    if (!rc)
-      rc = emit(ps, v, vl, nf, where, err);
-  }
-  free(v);
-  free(vl);
   if (rc)
     goto out;
   /* paging */
-  json_int_t total = 1, cur = req->cookie ? req->cookie : 1;
-  if (meta && json_is_object(meta)) {
-    json_t *tpg = json_object_get(meta, "totalPages"), *cp = json_object_get(meta, "currentPage");
-    if (tpg && json_is_integer(tpg))
-      total = json_integer_value(tpg);
-    if (cp && json_is_integer(cp))
-      cur = json_integer_value(cp);
-  }
+  int64_t total = a->total_set ? a->total : 1, cur = req->cookie ? req->cookie : 1;
+  if (a->cur_set)
+    cur = a->current;
   if (cur < total && total < 100000 && more) {
     rc = api_request(ctx, tp, ps->tz, req->win_start, req->win_end, (int)cur + 1, more, err);
     if (rc)
       goto out;
   }
-  if (nrows == 0 && cur <= 1)
+  if (a->nrows == 0 && cur <= 1)
     rc = AU_E_NODATA;
 out:
+  if (rc && rc != AU_E_NODATA)
+    while (out->nrows > before)
+      au_batch_drop_last(out);
+  au_buf_release(&a->names);
+  au_buf_release(&a->cells);
+  free(a);
   free(ps);
-  json_decref(root);
   return rc;
 }
 

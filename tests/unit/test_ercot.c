@@ -413,6 +413,78 @@ TEST(api_rt_types_ew_suffix_and_errors) {
   fix_free(&f);
 }
 
+/* The API body streams through yajl: rows before their field names (read in a second
+ * pass), unknown values of any shape skipped, and shape errors named by row and column;
+ * a failed page keeps no rows. */
+TEST(api_streaming_order_and_shapes) {
+  struct fix f;
+  fix_init(&f, "spp_da_hourly");
+  struct au_err err = AU_ERR_INIT;
+  struct au_reqlist more = {0};
+  /* data, then fields, then _meta (page 1 of 2); extra keys and nested values everywhere */
+  const char *late =
+      "{\"report\":{\"name\":\"x\",\"a\":[{\"b\":[1,[2]]}]},"
+      "\"data\":[[\"2024-11-03\",\"01:00\",\"HB_\\u0048OUSTON\",20.50,false],"
+      "[\"2024-11-03\",\"02:00\",\"LZ_NORTH\",1e1,null]],"
+      "\"fields\":[{\"name\":\"deliveryDate\",\"dataType\":{\"t\":[\"DATE\"]}},{\"name\":\"hourEnding\"},"
+      "{\"label\":\"SP\",\"name\":\"settlementPoint\"},{\"name\":\"settlementPointPrice\"},{\"name\":\"DSTFlag\"}],"
+      "\"_meta\":{\"totalPages\":2,\"currentPage\":1,\"query\":{\"page\":[1]}}}";
+  CHECK_EQ_INT(parse_json(&f, late, 1, &more, &err), 0);
+  CHECK_EQ_INT(f.b->nrows, 2);
+  CHECK_EQ_STR(txt(f.b, 0, AU_LMP_LOC_ID), "HB_HOUSTON");
+  CHECK_NEAR(au_batch_double(f.b, 0, AU_LMP_LMP), 20.5, 0);
+  CHECK_NEAR(au_batch_double(f.b, 1, AU_LMP_LMP), 10, 0);
+  CHECK_EQ_STR(ts(au_batch_int(f.b, 1, AU_LMP_START)), "2024-11-03T06:00:00Z");
+  CHECK_EQ_INT(more.n, 1);
+  CHECK(strstr(more.v[0].url, "&page=2&") != NULL);
+  au_reqlist_release(&more);
+  /* "data": null is an empty page; a message is quoted when there are no fields */
+  au_batch_clear(f.b);
+  CHECK_EQ_INT(parse_json(&f, "{\"fields\":[{\"name\":\"deliveryDate\"},{\"name\":\"hourEnding\"},"
+                              "{\"name\":\"settlementPoint\"},{\"name\":\"settlementPointPrice\"}],\"data\":null}",
+                          1, NULL, &err),
+               AU_E_NODATA);
+  static const struct {
+    const char *body, *want;
+  } bad[] = {
+      {"{\"statusCode\":401,\"message\":\"Access denied due to invalid subscription key.\"}",
+       "response has no \"fields\" array: Access denied due to invalid subscription key."},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},\"hourEnding\"],\"data\":[]}", "fields[1] has no \"name\""},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},{\"label\":\"x\"}],\"data\":[]}", "fields[1] has no \"name\""},
+      {"{\"fields\":[],\"data\":[]}", "response has 0 fields"},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},{\"name\":\"hourEnding\"},{\"name\":\"settlementPoint\"},"
+       "{\"name\":\"settlementPointPrice\"}],\"data\":{\"rows\":[]}}",
+       "response \"data\" is not an array"},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},{\"name\":\"hourEnding\"},{\"name\":\"settlementPoint\"},"
+       "{\"name\":\"settlementPointPrice\"}],\"data\":[[\"2024-11-03\",\"01:00\",\"A\",1],[\"2024-11-03\",\"02:00\",\"A\"]]}",
+       "data row 2 (page 1): not an array of 4 values"},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},{\"name\":\"hourEnding\"},{\"name\":\"settlementPoint\"},"
+       "{\"name\":\"settlementPointPrice\"}],\"data\":[[\"2024-11-03\",\"01:00\",\"A\",1,2]]}",
+       "data row 1 (page 1): not an array of 4 values"},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},{\"name\":\"hourEnding\"},{\"name\":\"settlementPoint\"},"
+       "{\"name\":\"settlementPointPrice\"}],\"data\":[[\"2024-11-03\",\"01:00\",\"A\",1],{\"a\":1}]}",
+       "data row 2 (page 1): not an array of 4 values"},
+      {"{\"fields\":[{\"name\":\"deliveryDate\"},{\"name\":\"hourEnding\"},{\"name\":\"settlementPoint\"},"
+       "{\"name\":\"settlementPointPrice\"}],\"data\":[[\"2024-11-03\",\"01:00\",\"A\",[1]]]}",
+       "data row 1 (page 1), column 4 (settlementPointPrice): unexpected JSON value"},
+      {"{\"data\":[[\"2024-11-03\",\"01:00\",\"A\",1],[\"2024-11-03\",\"1:00\",\"A\"]],\"fields\":[{\"name\":"
+       "\"deliveryDate\"},{\"name\":\"hourEnding\"},{\"name\":\"settlementPoint\"},{\"name\":\"settlementPointPrice\"}]}",
+       "data row 2 (page 1): not an array of 4 values"},
+      {"[]", "JSON top level is not an object"},
+  };
+  for (size_t i = 0; i < AU_ARRAY_LEN(bad); i++) {
+    au_batch_clear(f.b);
+    au_err_clear(&err);
+    CHECK_EQ_INT(parse_json(&f, bad[i].body, 1, &more, &err), AU_E_PARSE);
+    if (!strstr(err.msg, bad[i].want))
+      fprintf(stderr, "  case %zu: got '%s', want '%s'\n", i, err.msg, bad[i].want);
+    CHECK(strstr(err.msg, bad[i].want) != NULL);
+    CHECK_EQ_INT(f.b->nrows, 0);
+    CHECK_EQ_INT(more.n, 0);
+  }
+  fix_free(&f);
+}
+
 TEST(plan_urls_and_missing_credentials) {
   struct fix f;
   fix_init(&f, "lmp_sced");
@@ -648,7 +720,7 @@ TEST_LIST{
     T(golden_api_archive_listing_rejected),
     T(golden_as_disclosure_dst_end),
     T(clock_dst_days),
-    T(api_fields_by_name_spellings_and_types),
+    T(api_fields_by_name_spellings_and_types), T(api_streaming_order_and_shapes),
     T(api_rt_types_ew_suffix_and_errors),
     T(plan_urls_and_missing_credentials),
     T(sim_every_table_both_dst_days_api_and_mis),
