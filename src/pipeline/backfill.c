@@ -155,9 +155,17 @@ au_time au_backfill_quota_wait(const struct au_table_cfg *t, const struct au_quo
 
 /* --- shared run state --------------------------------------------------------------------- */
 
+/* Request pacing shared with every process on the store (store op rate_reserve): the
+ * source's rate and minimum spacing as a GCRA, in microseconds; all zero = none. */
+struct pace {
+  char key[80];
+  int64_t interval, tolerance, spacing;
+};
+
 struct client_ent {
   char source[64];
   struct au_http_client *http;
+  struct pace pace;
 };
 
 struct job_ent {
@@ -260,10 +268,13 @@ static struct job_ent *job_lookup(struct run *r, struct au_store *s, int64_t id,
   return e;
 }
 
-static struct au_http_client *client_for(struct run *r, const struct au_table_cfg *t, struct au_err *err) {
+static struct au_http_client *client_for(struct run *r, const struct au_table_cfg *t, struct pace *pace,
+                                         struct au_err *err) {
   for (size_t i = 0; i < r->nclients; i++)
-    if (!strcmp(r->clients[i].source, t->src->name))
+    if (!strcmp(r->clients[i].source, t->src->name)) {
+      *pace = r->clients[i].pace;
       return r->clients[i].http;
+    }
   struct au_opts opts = {0};
   char *base = NULL;
   struct au_http_policy pol;
@@ -278,7 +289,64 @@ static struct au_http_client *client_for(struct run *r, const struct au_table_cf
   struct client_ent *c = &r->clients[r->nclients++];
   snprintf(c->source, sizeof(c->source), "%s", t->src->name);
   c->http = au_http_client_new(t->src->name, &pol);
+  memset(&c->pace, 0, sizeof(c->pace));
+  if (pol.rate_per_min > 0 || pol.min_spacing > 0) {
+    snprintf(c->pace.key, sizeof(c->pace.key), "source:%s", t->src->name);
+    if (pol.rate_per_min > 0) {
+      c->pace.interval = (int64_t)(60e6 / pol.rate_per_min);
+      c->pace.tolerance = c->pace.interval * (pol.burst > 1 ? pol.burst - 1 : 0);
+    }
+    c->pace.spacing = (int64_t)(pol.min_spacing * 1e6);
+  }
+  *pace = c->pace;
   return c->http;
+}
+
+/* What a chunk's HTTP calls pass through (sync's http_enter/http_leave): a request slot of
+ * this process (unless the chunk holds one throughout) and the store's shared pacing. */
+struct gate {
+  struct run *r;
+  struct au_store *s;
+  struct pace pace;
+  bool per_call_slot;
+  bool warned;
+};
+
+static void pace_wait(struct gate *g) {
+  struct run *r = g->r;
+  if (!g->s->ops->rate_reserve || (g->pace.interval <= 0 && g->pace.spacing <= 0))
+    return;
+  struct au_err err = AU_ERR_INIT;
+  au_time allow = 0;
+  wlock(r);
+  int rc = g->s->ops->rate_reserve(g->s, g->pace.key, au_now_real(), g->pace.interval, g->pace.tolerance,
+                                   g->pace.spacing, &allow, &err);
+  wunlock(r);
+  if (rc) { /* the in-process limiter still holds; say so once per chunk */
+    if (!g->warned)
+      au_warn(g->pace.key, "shared request pacing unavailable, pacing this process only: %s", err.msg);
+    g->warned = true;
+    return;
+  }
+  for (;;) {
+    double wait = (double)(allow - au_now_real()) / 1e6;
+    if (wait <= 0 || au_cancel_requested)
+      return;
+    au_sleep(wait > 0.25 ? 0.25 : wait);
+  }
+}
+
+static void gate_enter(void *arg) {
+  struct gate *g = arg;
+  if (g->per_call_slot)
+    slot_take(g->r);
+  pace_wait(g);
+}
+
+static void gate_leave(void *arg) {
+  struct gate *g = arg;
+  if (g->per_call_slot)
+    slot_give(g->r);
 }
 
 static void hold(struct run *r, int64_t id, const char *worker) {
@@ -606,7 +674,8 @@ static int run_chunk_in(struct worker *w, struct au_store *s, struct au_chunk *c
   struct au_err err = AU_ERR_INIT;
   pthread_mutex_lock(&r->mu);
   struct job_ent *je = job_lookup(r, s, c->job_id, &err);
-  struct au_http_client *http = je ? client_for(r, je->t, &err) : NULL;
+  struct gate gate = {.r = r, .s = s, .per_call_slot = !whole_slot};
+  struct au_http_client *http = je ? client_for(r, je->t, &gate.pace, &err) : NULL;
   struct au_table_cfg *t = je ? je->t : NULL;
   double est_rec = je && je->chunks_done ? (double)je->rows_done / (double)je->chunks_done : 0;
   double est_bytes = je && je->chunks_done ? (double)je->bytes_done / (double)je->chunks_done : 0;
@@ -657,9 +726,9 @@ static int run_chunk_in(struct worker *w, struct au_store *s, struct au_chunk *c
                             .tx_enter = wlock,
                             .tx_leave = wunlock,
                             .tx_arg = r,
-                            .http_enter = whole_slot ? NULL : slot_take,
-                            .http_leave = whole_slot ? NULL : slot_give,
-                            .http_arg = r};
+                            .http_enter = gate_enter,
+                            .http_leave = gate_leave,
+                            .http_arg = &gate};
   struct au_sync_result res;
   double t0 = au_mono();
   int rc = au_sync_table(r->cfg, t, s, &so, &res, &err);

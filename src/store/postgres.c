@@ -150,6 +150,11 @@ static const struct migration migrations[] = {
         " bytes bigint NOT NULL DEFAULT 0,"
         " requests bigint NOT NULL DEFAULT 0,"
         " PRIMARY KEY(dataset, hour));"},
+    /* request pacing shared by processes and hosts (rate_reserve): microseconds since the epoch */
+    {4, "CREATE TABLE IF NOT EXISTS aurum_rate("
+        " rate_key text PRIMARY KEY,"
+        " tat bigint NOT NULL,"
+        " last_start bigint NOT NULL);"},
 };
 
 /* --- store object -------------------------------------------------------------- */
@@ -2370,6 +2375,36 @@ static int pg_quota_add(struct au_store *st, const char *dataset, au_time hour, 
                      5, v, NULL, err, "record quota usage");
 }
 
+/* GCRA in one statement: the SET expressions read the row's old values (the row lock
+ * serialises concurrent reservations of the same key). */
+static int pg_rate_reserve(struct au_store *st, const char *key, au_time now, int64_t interval,
+                           int64_t tolerance, int64_t spacing, au_time *allow_at, struct au_err *err) {
+  struct pg *s = (struct pg *)st;
+  int rc = ensure_conn(s, err);
+  if (rc)
+    return rc;
+  struct pbuf p;
+  const char *v[5] = {key, p_i64(&p, 0, now), p_i64(&p, 1, interval), p_i64(&p, 2, tolerance),
+                      p_i64(&p, 3, spacing)};
+  PGresult *r = exec_params(s,
+                            "INSERT INTO aurum_rate AS a (rate_key, tat, last_start)"
+                            " VALUES ($1, $2::bigint + $3::bigint, $2::bigint)"
+                            " ON CONFLICT (rate_key) DO UPDATE SET"
+                            " last_start = greatest($2::bigint, a.tat - $4::bigint, a.last_start + $5::bigint),"
+                            " tat = greatest(a.tat, $2::bigint, a.tat - $4::bigint, a.last_start + $5::bigint)"
+                            " + $3::bigint"
+                            " RETURNING last_start",
+                            5, v, err, "reserve a request slot");
+  if (!r)
+    return AU_E_STORE;
+  if (PQntuples(r) == 1)
+    *allow_at = i64_val(r, 0, 0);
+  else
+    rc = au_err_set(err, AU_E_STORE, "reserve a request slot for %s: no row returned", key);
+  PQclear(r);
+  return rc;
+}
+
 #define QUOTA_COLS                                                                          \
   "SELECT dataset, " EPOCH_US("hour") ", records, bytes, requests FROM aurum_quota_usage"
 
@@ -2509,6 +2544,7 @@ const struct au_store_ops au_store_postgres = {
     .chunk_fail = pg_chunk_fail,
     .chunk_release = pg_chunk_release,
     .quota_add = pg_quota_add,
+    .rate_reserve = pg_rate_reserve,
     .quota_get = pg_quota_get,
     .quota_list = pg_quota_list,
 };

@@ -103,6 +103,11 @@ static const struct migration migrations[] = {
         " bytes INTEGER NOT NULL DEFAULT 0,"
         " requests INTEGER NOT NULL DEFAULT 0,"
         " PRIMARY KEY(dataset, hour));"},
+    /* request pacing shared by processes (rate_reserve): microseconds since the epoch */
+    {3, "CREATE TABLE IF NOT EXISTS aurum_rate("
+        " rate_key TEXT PRIMARY KEY,"
+        " tat INTEGER NOT NULL,"
+        " last_start INTEGER NOT NULL);"},
 };
 
 /* --- store object -------------------------------------------------------------- */
@@ -1569,6 +1574,34 @@ static int sq_quota_add(struct au_store *st, const char *dataset, au_time hour, 
   return step_done(s, q, NULL, err, "record quota usage");
 }
 
+/* GCRA in one statement: the SET expressions read the row's old values. */
+static int sq_rate_reserve(struct au_store *st, const char *key, au_time now, int64_t interval,
+                           int64_t tolerance, int64_t spacing, au_time *allow_at, struct au_err *err) {
+  struct sq *s = (struct sq *)st;
+  sqlite3_stmt *q;
+  int rc = prepare(s,
+                   "INSERT INTO aurum_rate(rate_key, tat, last_start) VALUES(?1, ?2 + ?3, ?2)"
+                   " ON CONFLICT(rate_key) DO UPDATE SET"
+                   " last_start = max(?2, tat - ?4, last_start + ?5),"
+                   " tat = max(tat, ?2, tat - ?4, last_start + ?5) + ?3"
+                   " RETURNING last_start",
+                   &q, err, "reserve a request slot");
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, now);
+  sqlite3_bind_int64(q, 3, interval);
+  sqlite3_bind_int64(q, 4, tolerance);
+  sqlite3_bind_int64(q, 5, spacing);
+  int src = sqlite3_step(q);
+  if (src == SQLITE_ROW)
+    *allow_at = sqlite3_column_int64(q, 0);
+  else
+    rc = fail(s, err, src, "reserve a request slot for %s", key);
+  sqlite3_finalize(q);
+  return rc;
+}
+
 static void fill_quota(sqlite3_stmt *q, struct au_quota_usage *u) {
   memset(u, 0, sizeof(*u));
   copy_str(u->dataset, sizeof(u->dataset), sqlite3_column_text(q, 0));
@@ -1679,6 +1712,7 @@ const struct au_store_ops au_store_sqlite = {
     .chunk_fail = sq_chunk_fail,
     .chunk_release = sq_chunk_release,
     .quota_add = sq_quota_add,
+    .rate_reserve = sq_rate_reserve,
     .quota_get = sq_quota_get,
     .quota_list = sq_quota_list,
 };

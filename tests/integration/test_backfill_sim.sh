@@ -168,6 +168,30 @@ stats=$(sim_get "/_sim/stats")
 check_contains "no request was throttled by the simulator" "$stats" '"throttled": 0'
 check_eq "16 requests" "$(sim_get "/_sim/log" | grep -c poolPrice)" 16
 check_eq "wall time >= 15 gaps of 0.12 s" "$(echo "$t1 - $t0 >= 1.8" | bc)" 1
+# two processes on one job share the spacing through the store (aurum_rate), not only the
+# threads of one process: with only per-process pacing their requests interleave closer
+# than 0.1 s and the simulator throttles them (the job has one attempt per chunk)
+DBS2=$(t_store_url spaced2)
+S2() { "$AURUM" --config "$T_DIR/spaced.yaml" --log-level error --store "$DBS2" "$@"; }
+id4=$(S2 backfill aeso.pool_price --start 2023-01-01 --end 2023-02-01 --chunk-days 2 --max-attempts 1 --detach 2>/dev/null)
+sim_post "/_sim/reset"
+t0=$(date +%s.%N)
+( exec "$AURUM" --config "$T_DIR/spaced.yaml" --log-level error --store "$DBS2" worker --job "$id4" --concurrency 2 \
+    --progress none >/dev/null 2>&1 ) &
+w1=$!
+S2 worker --job "$id4" --concurrency 2 --progress none >/dev/null 2>&1; rc2=$?
+wait "$w1"; rc1=$?
+t1=$(date +%s.%N)
+check_eq "two spaced worker processes exit 0" "$rc1$rc2" "00"
+check_eq "two processes: every chunk done on its first attempt" \
+  "$(q "$DBS2" "select count(*), $(n_in done), max(attempts) from aurum_backfill_chunks where job_id = $id4")" "16|16|1"
+check_eq "two processes: both did chunks" \
+  "$(q "$DBS2" "select worker from aurum_backfill_chunks where job_id = $id4" | cut -d: -f2 | sort -u | wc -l)" 2
+stats=$(sim_get "/_sim/stats")
+check_contains "two processes: no request throttled by the simulator" "$stats" '"throttled": 0'
+check_eq "two processes: 16 requests" "$(sim_get "/_sim/log" | grep -c poolPrice)" 16
+check_eq "two processes: wall time >= 15 gaps of 0.12 s" "$(echo "$t1 - $t0 >= 1.8" | bc)" 1
+check_eq "the shared pacing state is in the store" "$(q "$DBS2" "select count(*) from aurum_rate where rate_key = 'source:aeso'")" 1
 
 # --- the watermark never moves: not backwards, not forwards ---
 stop_sim

@@ -1,6 +1,7 @@
 /* test_backfill.c - backfill planner, quota decision and the SQLite job/chunk store ops. */
 #include "core/au.h"
 #include "au_test.h"
+#include "rate_check.h"
 #include "core/err.h"
 #include "core/time.h"
 #include "pipeline/backfill.h"
@@ -182,5 +183,30 @@ TEST(job_chunks_follow_source_options) {
   au_config_release(&cfg);
 }
 
-TEST_LIST{T(plan_trade_days), T(quota_wait), T(store_queue), T(job_chunks_follow_source_options)};
+/* Shared request pacing in SQLite: two connections (two processes) draw from one state. */
+TEST(rate_reserve_sqlite) {
+  char path[] = "/tmp/aurum-test-rate-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  char url[64];
+  snprintf(url, sizeof(url), "sqlite:%s", path);
+  struct au_err err = AU_ERR_INIT;
+  struct au_store *a = NULL, *b = NULL;
+  CHECK_EQ_INT(au_store_open(url, &a, &err), 0);
+  CHECK_EQ_INT(au_store_open(url, &b, &err), 0);
+  if (a && b)
+    check_rate_reserve(a, b);
+  au_store_close(a);
+  au_store_close(b);
+  unlink(path);
+  char side[80];
+  snprintf(side, sizeof(side), "%s-wal", path);
+  unlink(side);
+  snprintf(side, sizeof(side), "%s-shm", path);
+  unlink(side);
+}
+
+TEST_LIST{T(plan_trade_days), T(quota_wait), T(store_queue), T(job_chunks_follow_source_options),
+          T(rate_reserve_sqlite)};
 AU_TEST_MAIN()

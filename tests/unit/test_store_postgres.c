@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 #include "au_test.h"
+#include "rate_check.h"
 
 #ifdef AU_HAVE_LIBPQ
 #include <libpq-fe.h>
@@ -269,7 +270,7 @@ TEST(merge) {
   check_merged_values(url);
   CHECK_EQ_STR(q1(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                        "aurum_schema_migrations"),
-               "1,2,3");
+               "1,2,3,4");
   CHECK_EQ_STR(q1(url, "SELECT relkind FROM pg_class WHERE relname = 'test_prices'"), "p");
   au_store_close(s);
   /* reopen: data stays, migrations not reapplied */
@@ -277,7 +278,7 @@ TEST(merge) {
   struct au_err err = AU_ERR_INIT;
   CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 14);
   au_store_close(s);
-  CHECK_EQ_STR(q1(url, "SELECT count(*) FROM aurum_schema_migrations"), "3");
+  CHECK_EQ_STR(q1(url, "SELECT count(*) FROM aurum_schema_migrations"), "4");
 }
 
 /* The hypertable code path (EXISTS instead of xmax) gives the same outcomes. */
@@ -650,7 +651,7 @@ TEST(migrations_on_existing_db) {
   s = open_store(url);
   CHECK_EQ_STR(q1(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                        "aurum_schema_migrations"),
-               "1,2,3");
+               "1,2,3,4");
   CHECK_EQ_STR(q1(url, "SELECT count(*) FROM aurum_state WHERE created_at IS NOT NULL"), "1");
   CHECK_EQ_STR(q1(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'aurum_runs_status'"),
                "1");
@@ -1356,6 +1357,14 @@ static int collect_quota(void *arg, const struct au_quota_usage *u) {
   return 0;
 }
 
+TEST(rate_reserve) {
+  const char *url = fresh_db("rate");
+  struct au_store *a = open_store(url), *b = open_store(url);
+  check_rate_reserve(a, b);
+  au_store_close(a);
+  au_store_close(b);
+}
+
 TEST(quota_usage) {
   const char *url = fresh_db("quota");
   struct au_store *s = open_store(url);
@@ -1531,6 +1540,7 @@ TEST(fast_path_falls_back_on_existing_keys) {
 }
 
 TEST_LIST{
+    T(rate_reserve),
     T(merge),
     T(merge_exists_path),
     T(merge_plain_table),

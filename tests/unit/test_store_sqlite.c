@@ -215,7 +215,7 @@ TEST(merge_file) {
                         "interval_start"),
                "NULL");
   CHECK_EQ_STR(q1(path, "PRAGMA journal_mode"), "wal");
-  CHECK_EQ_STR(q1(path, "SELECT group_concat(version) FROM aurum_schema_migrations"), "1,2");
+  CHECK_EQ_STR(q1(path, "SELECT group_concat(version) FROM aurum_schema_migrations"), "1,2,3");
   CHECK_EQ_STR(q1(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
                         "('aurum_state', 'aurum_runs')"),
                "2");
@@ -233,7 +233,7 @@ TEST(merge_file) {
     CHECK_EQ_INT(s->ops->count_rows(s, &ref1, &err), 14);
     au_store_close(s);
   }
-  CHECK_EQ_STR(q1(path, "SELECT count(*) FROM aurum_schema_migrations"), "2");
+  CHECK_EQ_STR(q1(path, "SELECT count(*) FROM aurum_schema_migrations"), "3");
 }
 
 TEST(merge_memory) {
