@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "net/http.h"
 #include "pipeline/backfill.h"
+#include "pipeline/pace.h"
 #include "pipeline/sync.h"
 #include "sources/source.h"
 
@@ -155,17 +156,10 @@ au_time au_backfill_quota_wait(const struct au_table_cfg *t, const struct au_quo
 
 /* --- shared run state --------------------------------------------------------------------- */
 
-/* Request pacing shared with every process on the store (store op rate_reserve): the
- * source's rate and minimum spacing as a GCRA, in microseconds; all zero = none. */
-struct pace {
-  char key[80];
-  int64_t interval, tolerance, spacing;
-};
-
 struct client_ent {
   char source[64];
   struct au_http_client *http;
-  struct pace pace;
+  struct au_pace pace; /* shared with every process on the store (pipeline/pace.h) */
 };
 
 struct job_ent {
@@ -268,7 +262,7 @@ static struct job_ent *job_lookup(struct run *r, struct au_store *s, int64_t id,
   return e;
 }
 
-static struct au_http_client *client_for(struct run *r, const struct au_table_cfg *t, struct pace *pace,
+static struct au_http_client *client_for(struct run *r, const struct au_table_cfg *t, struct au_pace *pace,
                                          struct au_err *err) {
   for (size_t i = 0; i < r->nclients; i++)
     if (!strcmp(r->clients[i].source, t->src->name)) {
@@ -289,15 +283,7 @@ static struct au_http_client *client_for(struct run *r, const struct au_table_cf
   struct client_ent *c = &r->clients[r->nclients++];
   snprintf(c->source, sizeof(c->source), "%s", t->src->name);
   c->http = au_http_client_new(t->src->name, &pol);
-  memset(&c->pace, 0, sizeof(c->pace));
-  if (pol.rate_per_min > 0 || pol.min_spacing > 0) {
-    snprintf(c->pace.key, sizeof(c->pace.key), "source:%s", t->src->name);
-    if (pol.rate_per_min > 0) {
-      c->pace.interval = (int64_t)(60e6 / pol.rate_per_min);
-      c->pace.tolerance = c->pace.interval * (pol.burst > 1 ? pol.burst - 1 : 0);
-    }
-    c->pace.spacing = (int64_t)(pol.min_spacing * 1e6);
-  }
+  au_pace_from_policy(t->src->name, &pol, &c->pace);
   *pace = c->pace;
   return c->http;
 }
@@ -307,40 +293,21 @@ static struct au_http_client *client_for(struct run *r, const struct au_table_cf
 struct gate {
   struct run *r;
   struct au_store *s;
-  struct pace pace;
+  struct au_pace pace;
   bool per_call_slot;
   bool warned;
 };
-
-static void pace_wait(struct gate *g) {
-  struct run *r = g->r;
-  if (!g->s->ops->rate_reserve || (g->pace.interval <= 0 && g->pace.spacing <= 0))
-    return;
-  struct au_err err = AU_ERR_INIT;
-  au_time allow = 0;
-  wlock(r);
-  int rc = g->s->ops->rate_reserve(g->s, g->pace.key, au_now_real(), g->pace.interval, g->pace.tolerance,
-                                   g->pace.spacing, &allow, &err);
-  wunlock(r);
-  if (rc) { /* the in-process limiter still holds; say so once per chunk */
-    if (!g->warned)
-      au_warn(g->pace.key, "shared request pacing unavailable, pacing this process only: %s", err.msg);
-    g->warned = true;
-    return;
-  }
-  for (;;) {
-    double wait = (double)(allow - au_now_real()) / 1e6;
-    if (wait <= 0 || au_cancel_requested)
-      return;
-    au_sleep(wait > 0.25 ? 0.25 : wait);
-  }
-}
 
 static void gate_enter(void *arg) {
   struct gate *g = arg;
   if (g->per_call_slot)
     slot_take(g->r);
-  pace_wait(g);
+  struct au_err err = AU_ERR_INIT;
+  if (au_pace_wait(g->s, &g->pace, wlock, wunlock, g->r, &err) != 0 && !g->warned) {
+    /* the in-process limiter still holds; say so once per chunk */
+    au_warn(g->pace.key, "shared request pacing unavailable, pacing this process only: %s", err.msg);
+    g->warned = true;
+  }
 }
 
 static void gate_leave(void *arg) {

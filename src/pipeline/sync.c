@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "net/http.h"
+#include "pipeline/pace.h"
 #include "pipeline/sync.h"
 #include "sinks/sink.h"
 #include "sources/source.h"
@@ -52,6 +53,8 @@ struct run {
   int cursor_col, requires_col;
   bool final_window;       /* the window being run is the last of the range */
   uint64_t committed_rows; /* rows committed by this run */
+  struct au_pace pace;     /* shared with other processes (when no http_enter paces instead) */
+  bool pace_warned;
 };
 
 static void fmt_window(const struct run *r, au_time a, au_time b, char *buf, size_t n) {
@@ -78,6 +81,13 @@ static int fetch_window(struct run *r, au_time ws, au_time we, struct au_err *er
     struct au_http_response resp;
     au_http_response_init(&resp);
     bool slot = r->o->http_enter && r->o->http_leave;
+    if (r->pace.key[0]) {
+      struct au_err pe = AU_ERR_INIT;
+      if (au_pace_wait(r->store, &r->pace, NULL, NULL, NULL, &pe) != 0 && !r->pace_warned) {
+        au_warn(r->pace.key, "shared request pacing unavailable, pacing this process only: %s", pe.msg);
+        r->pace_warned = true;
+      }
+    }
     if (slot)
       r->o->http_enter(r->o->http_arg);
     double h0 = au_mono();
@@ -315,6 +325,9 @@ int au_sync_table(const struct au_config *cfg, const struct au_table_cfg *t, str
   if (rc)
     goto out;
   http = o->http ? o->http : au_http_client_new(t->src->name, &pol);
+  /* a backfill paces through http_enter; a sync paces itself */
+  if (!o->http_enter && store && !o->no_state)
+    au_pace_from_policy(t->src->name, &pol, &r.pace);
   r.tz = au_tz_get(t->def->trade_tz ? t->def->trade_tz : "UTC", err);
   if (!r.tz) {
     rc = err->code;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CAISO politeness: with the simulator's --min-spacing 0.3, a client spacing of 0.3 s is never
-# throttled; a client with no spacing gets OASIS's 429 HTML answer, backs off and still completes.
+# throttled; a client with no spacing gets OASIS's 429 HTML answer, backs off and still completes;
+# two sync processes of one source share its spacing through the store.
 . "$(dirname "$0")/lib.sh"
 
 export AURUM_NOW=2024-11-05T12:00:00Z
@@ -33,6 +34,36 @@ check_eq "unspaced client: still completes" "$rc" 0
 check_eq "unspaced client: same rows" "$(tail -n +2 "$T_DIR/b.csv" | cut -d, -f1-15 | md5sum)" \
   "$(tail -n +2 "$T_DIR/a.csv" | cut -d, -f1-15 | md5sum)"
 check_ne "unspaced client: was throttled" "$(throttled)" 0
+
+# two `aurum sync` processes of two CAISO tables share the source's spacing through the store
+# (aurum_rate): with per-process spacing only, their first requests collide (one attempt each)
+sim_post /_sim/reset
+cat >"$T_DIR/two.yaml" <<YAML
+sources:
+  caiso:
+    base_url: $SIM/oasisapi
+    min_spacing: 0.4
+    retry_attempts: 1
+tables:
+  - table: caiso.lmp_fmm
+    nodes: TH_SP15_GEN-APND
+    start_date: 2024-11-02
+    batch_size_days: 1
+  - table: caiso.lmp_dam
+    nodes: TH_SP15_GEN-APND
+    start_date: 2024-11-02
+    batch_size_days: 1
+YAML
+TWO=$(t_store_url two)
+( exec "$AURUM" --config "$T_DIR/two.yaml" --log-level error --store "$TWO" sync caiso.lmp_fmm >/dev/null 2>&1 ) &
+p1=$!
+"$AURUM" --config "$T_DIR/two.yaml" --log-level error --store "$TWO" sync caiso.lmp_dam >/dev/null 2>&1; rc2=$?
+wait "$p1"; rc1=$?
+check_eq "two syncs of one source: both exit 0" "$rc1$rc2" "00"
+check_eq "two syncs of one source: never throttled" "$(throttled)" 0
+check_ne "two syncs of one source: both fetched" "$(q "$TWO" 'select count(*) from caiso_lmp_fmm')" 0
+check_ne "two syncs of one source: both fetched (DAM)" "$(q "$TWO" 'select count(*) from caiso_lmp_dam')" 0
+check_eq "the pacing state is in the store" "$(q "$TWO" "select count(*) from aurum_rate where rate_key = 'source:caiso'")" 1
 
 U="$SIM/oasisapi/SingleZip?resultformat=6&queryname=PRC_LMP&version=1&startdatetime=20240101T08:00-0000&enddatetime=20240102T08:00-0000&market_run_id=DAM&node=TH_SP15_GEN-APND"
 curl -s -o /dev/null "$U"
