@@ -27,16 +27,20 @@ int au_pace_wait(struct au_store *s, const struct au_pace *pc, void (*enter)(voi
                  void *arg, struct au_err *err) {
   if (!s || !s->ops->rate_reserve || !pc->key[0])
     return 0;
-  au_time allow = 0;
+  int64_t delay = 0;
   if (enter && leave)
     enter(arg);
-  int rc = s->ops->rate_reserve(s, pc->key, au_now_real(), pc->interval, pc->tolerance, pc->spacing, &allow, err);
+  double t0 = au_mono();
+  int rc = s->ops->rate_reserve(s, pc->key, AU_TIME_NONE, pc->interval, pc->tolerance, pc->spacing, &delay, err);
   if (enter && leave)
     leave(arg);
   if (rc)
     return rc;
+  /* the delay counts from the reservation (the store's clock); wait on this machine's
+   * monotonic clock */
+  double until = t0 + (double)delay / 1e6;
   for (;;) {
-    double wait = (double)(allow - au_now_real()) / 1e6;
+    double wait = until - au_mono();
     if (wait <= 0 || au_cancel_requested)
       return 0;
     au_sleep(wait > 0.25 ? 0.25 : wait);

@@ -4,8 +4,8 @@
  * bucket, would be multiplied by the number of processes (several `aurum worker`s on one
  * SQLite file or on many hosts against PostgreSQL, several `aurum sync`s of one source).
  * Before each request a caller reserves its start in the store — a GCRA per source, one
- * atomic statement — and sleeps until then. Times are wall-clock microseconds: hosts need
- * synchronised clocks. */
+ * atomic statement, on the store's clock (PostgreSQL's server clock, shared by every host)
+ * — and sleeps the delay it returns on its own monotonic clock. */
 #ifndef AU_PIPELINE_PACE_H
 #define AU_PIPELINE_PACE_H
 #include "core/au.h"

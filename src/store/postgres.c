@@ -2376,29 +2376,31 @@ static int pg_quota_add(struct au_store *st, const char *dataset, au_time hour, 
 }
 
 /* GCRA in one statement: the SET expressions read the row's old values (the row lock
- * serialises concurrent reservations of the same key). */
+ * serialises concurrent reservations of the same key); excluded.last_start is "now", the
+ * server's clock unless the caller gives one, so hosts' clocks need not agree. */
 static int pg_rate_reserve(struct au_store *st, const char *key, au_time now, int64_t interval,
-                           int64_t tolerance, int64_t spacing, au_time *allow_at, struct au_err *err) {
+                           int64_t tolerance, int64_t spacing, int64_t *delay, struct au_err *err) {
   struct pg *s = (struct pg *)st;
   int rc = ensure_conn(s, err);
   if (rc)
     return rc;
   struct pbuf p;
-  const char *v[5] = {key, p_i64(&p, 0, now), p_i64(&p, 1, interval), p_i64(&p, 2, tolerance),
-                      p_i64(&p, 3, spacing)};
+  const char *v[5] = {key, now == AU_TIME_NONE ? NULL : p_i64(&p, 0, now), p_i64(&p, 1, interval),
+                      p_i64(&p, 2, tolerance), p_i64(&p, 3, spacing)};
   PGresult *r = exec_params(s,
-                            "INSERT INTO aurum_rate AS a (rate_key, tat, last_start)"
-                            " VALUES ($1, $2::bigint + $3::bigint, $2::bigint)"
+                            "WITH n AS (SELECT coalesce($2::bigint,"
+                            " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) AS t)"
+                            " INSERT INTO aurum_rate AS a (rate_key, tat, last_start)"
+                            " SELECT $1, n.t + $3::bigint, n.t FROM n"
                             " ON CONFLICT (rate_key) DO UPDATE SET"
-                            " last_start = greatest($2::bigint, a.tat - $4::bigint, a.last_start + $5::bigint),"
-                            " tat = greatest(a.tat, $2::bigint, a.tat - $4::bigint, a.last_start + $5::bigint)"
-                            " + $3::bigint"
-                            " RETURNING last_start",
+                            " last_start = greatest(excluded.last_start, a.tat - $4::bigint, a.last_start + $5::bigint),"
+                            " tat = greatest(a.tat, excluded.last_start, a.last_start + $5::bigint) + $3::bigint"
+                            " RETURNING last_start - (SELECT t FROM n)",
                             5, v, err, "reserve a request slot");
   if (!r)
     return AU_E_STORE;
   if (PQntuples(r) == 1)
-    *allow_at = i64_val(r, 0, 0);
+    *delay = i64_val(r, 0, 0);
   else
     rc = au_err_set(err, AU_E_STORE, "reserve a request slot for %s: no row returned", key);
   PQclear(r);

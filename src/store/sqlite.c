@@ -333,12 +333,27 @@ static int sq_open(const char *url, struct au_store **out, struct au_err *err) {
   }
   sqlite3_extended_result_codes(s->db, 1);
   sqlite3_busy_timeout(s->db, 30000);
-  rc = exec_sql(s,
-                "PRAGMA busy_timeout=30000;"
-                "PRAGMA journal_mode=WAL;"
-                "PRAGMA synchronous=NORMAL;"
-                "PRAGMA foreign_keys=ON;",
-                err, "configure");
+  /* Switching a new file to WAL takes an exclusive lock without calling the busy handler:
+   * processes opening a fresh database at the same moment (two workers) retry here for as
+   * long as the busy timeout. */
+  rc = SQLITE_BUSY;
+  for (double waited = 0, step = 0.002; (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;) {
+    rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited >= 30)
+      break;
+    au_sleep(step);
+    waited += step;
+    step = step * 2 > 0.1 ? 0.1 : step * 2;
+  }
+  if (rc != SQLITE_OK) {
+    fail(s, err, rc, "configure (journal_mode=WAL)");
+    rc = AU_E_STORE;
+  } else {
+    rc = exec_sql(s,
+                  "PRAGMA synchronous=NORMAL;"
+                  "PRAGMA foreign_keys=ON;",
+                  err, "configure");
+  }
   if (rc == 0)
     rc = migrate(s, err);
   if (rc) {
@@ -1576,8 +1591,10 @@ static int sq_quota_add(struct au_store *st, const char *dataset, au_time hour, 
 
 /* GCRA in one statement: the SET expressions read the row's old values. */
 static int sq_rate_reserve(struct au_store *st, const char *key, au_time now, int64_t interval,
-                           int64_t tolerance, int64_t spacing, au_time *allow_at, struct au_err *err) {
+                           int64_t tolerance, int64_t spacing, int64_t *delay, struct au_err *err) {
   struct sq *s = (struct sq *)st;
+  if (now == AU_TIME_NONE)
+    now = au_now_real();
   sqlite3_stmt *q;
   int rc = prepare(s,
                    "INSERT INTO aurum_rate(rate_key, tat, last_start) VALUES(?1, ?2 + ?3, ?2)"
@@ -1595,7 +1612,7 @@ static int sq_rate_reserve(struct au_store *st, const char *key, au_time now, in
   sqlite3_bind_int64(q, 5, spacing);
   int src = sqlite3_step(q);
   if (src == SQLITE_ROW)
-    *allow_at = sqlite3_column_int64(q, 0);
+    *delay = sqlite3_column_int64(q, 0) - now;
   else
     rc = fail(s, err, src, "reserve a request slot for %s", key);
   sqlite3_finalize(q);

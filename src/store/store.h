@@ -196,11 +196,13 @@ struct au_store_ops {
                     int (*cb)(void *arg, const struct au_quota_usage *u), void *arg,
                     struct au_err *err);
   /* Optional. Request pacing shared by every process on this store (GCRA): reserve the start
-   * of the next request under key at or after now (real clock, microseconds), for an
-   * emission interval `interval` (the rate), a tolerance `tolerance` (interval x (burst - 1))
-   * and a minimum spacing between starts. One atomic statement; *allow_at >= now. */
+   * of the next request under key at or after now, for an emission interval `interval` (the
+   * rate), a tolerance `tolerance` (interval x (burst - 1)) and a minimum spacing between
+   * starts, all microseconds. now == AU_TIME_NONE: the store's clock (PostgreSQL: the
+   * server's, the same for every host; SQLite: this machine's). One atomic statement;
+   * *delay gets how long to wait from now (>= 0). */
   int (*rate_reserve)(struct au_store *s, const char *key, au_time now, int64_t interval,
-                      int64_t tolerance, int64_t spacing, au_time *allow_at, struct au_err *err);
+                      int64_t tolerance, int64_t spacing, int64_t *delay, struct au_err *err);
 };
 
 struct au_store {

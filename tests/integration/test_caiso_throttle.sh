@@ -37,6 +37,7 @@ check_ne "unspaced client: was throttled" "$(throttled)" 0
 
 # two `aurum sync` processes of two CAISO tables share the source's spacing through the store
 # (aurum_rate): with per-process spacing only, their first requests collide (one attempt each)
+sleep 0.4 # past the simulator's spacing window of the requests above
 sim_post /_sim/reset
 cat >"$T_DIR/two.yaml" <<YAML
 sources:

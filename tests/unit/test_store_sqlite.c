@@ -531,6 +531,46 @@ TEST(runs) {
 
 /* --- locks --------------------------------------------------------------------- */
 
+/* Several processes opening one new database at the same moment (workers started together)
+ * all get it: switching the file to WAL is retried while another process holds it. */
+TEST(fresh_open_race) {
+  int failures = 0;
+  for (int it = 0; it < 12; it++) {
+    char tag[32];
+    snprintf(tag, sizeof(tag), "race%d", it);
+    const char *path = tmp_db(tag);
+    int go[2];
+    CHECK(pipe(go) == 0);
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+      kids[k] = fork();
+      if (kids[k] == 0) {
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) != 0) /* released together when the parent closes the pipe */
+          _exit(3);
+        struct au_err err = AU_ERR_INIT;
+        struct au_store *cs = NULL;
+        if (au_store_sqlite.open(path, &cs, &err) != 0) {
+          fprintf(stderr, "  open: %s\n", err.msg);
+          _exit(1);
+        }
+        au_store_close(cs);
+        _exit(0);
+      }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int k = 0; k < 4; k++) {
+      int st = 0;
+      waitpid(kids[k], &st, 0);
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        failures++;
+    }
+  }
+  CHECK_EQ_INT(failures, 0);
+}
+
 TEST(lock_across_processes) {
   const char *path = tmp_db("lock");
   int c2p[2], p2c[2];
@@ -790,6 +830,7 @@ TEST_LIST{
     T(merge_file),      T(merge_memory),         T(null_changes),
     T(no_sequence_int_bool), T(watermark_with_data), T(rollback_leaves_nothing),
     T(runs),            T(lock_across_processes), T(schema_evolution),
-    T(invalid_identifier), T(key_order), T(insert_rate), T(heap_budget), T(key_order_outcomes)};
+    T(invalid_identifier), T(key_order), T(insert_rate), T(heap_budget), T(key_order_outcomes),
+    T(fresh_open_race)};
 
 AU_TEST_MAIN()
