@@ -121,7 +121,8 @@ sim_post "/_sim/reset"
 sim_post "/_sim/faults?spec=500@n=1-2"
 DBT=$(t_store_url transient)
 A --store "$DBT" backfill aeso.pool_price --start 2023-01-01 --end 2023-03-01 --chunk-days 30 \
-  --concurrency 2 --max-attempts 3 --retry-delay 0.05 >/dev/null 2>&1; rc=$?
+  --concurrency 2 --max-attempts 3 --retry-delay 0.05 >/dev/null 2>"$T_DIR/transient.err"; rc=$?
+[ "$rc" = 0 ] || head -50 "$T_DIR/transient.err"
 check_eq "transient failures retried: exit 0" "$rc" 0
 check_eq "transient: a chunk needed 2 attempts" "$(q "$DBT" "select max(attempts), $(n_in done) from aurum_backfill_chunks")" "2|2"
 sim_delete "/_sim/faults"
