@@ -6,6 +6,7 @@
 #include "core/time.h"
 #include "pipeline/backfill.h"
 #include "pipeline/config.h"
+#include "pipeline/pace.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -207,6 +208,32 @@ TEST(rate_reserve_sqlite) {
   unlink(side);
 }
 
+/* A source's policy as shared pacing: the token bucket's rate and burst as a GCRA, plus the
+ * spacing; nothing to reserve without either. */
+TEST(pace_from_policy) {
+  struct au_http_policy p = {0};
+  struct au_pace pc;
+  au_pace_from_policy("aeso", &p, &pc);
+  CHECK_EQ_STR(pc.key, "");
+  p.rate_per_min = 120;
+  p.burst = 5;
+  au_pace_from_policy("aeso", &p, &pc);
+  CHECK_EQ_STR(pc.key, "source:aeso");
+  CHECK_EQ_INT(pc.interval, 500000);
+  CHECK_EQ_INT(pc.tolerance, 2000000);
+  CHECK_EQ_INT(pc.spacing, 0);
+  p.rate_per_min = 0;
+  p.min_spacing = 0.3;
+  au_pace_from_policy("caiso", &p, &pc);
+  CHECK_EQ_STR(pc.key, "source:caiso");
+  CHECK_EQ_INT(pc.interval, 0);
+  CHECK_EQ_INT(pc.tolerance, 0);
+  CHECK_EQ_INT(pc.spacing, 300000);
+  /* no store op: nothing reserved, nothing waited */
+  struct au_err err = AU_ERR_INIT;
+  CHECK_EQ_INT(au_pace_wait(NULL, &pc, NULL, NULL, NULL, &err), 0);
+}
+
 TEST_LIST{T(plan_trade_days), T(quota_wait), T(store_queue), T(job_chunks_follow_source_options),
-          T(rate_reserve_sqlite)};
+          T(rate_reserve_sqlite), T(pace_from_policy)};
 AU_TEST_MAIN()
