@@ -154,7 +154,10 @@ static const struct migration migrations[] = {
     {4, "CREATE TABLE IF NOT EXISTS aurum_rate("
         " rate_key text PRIMARY KEY,"
         " tat bigint NOT NULL,"
-        " last_start bigint NOT NULL);"},
+        " last_start bigint NOT NULL,"
+        " interval_us bigint NOT NULL,"
+        " tolerance_us bigint NOT NULL,"
+        " spacing_us bigint NOT NULL);"},
 };
 
 /* --- store object -------------------------------------------------------------- */
@@ -2377,7 +2380,8 @@ static int pg_quota_add(struct au_store *st, const char *dataset, au_time hour, 
 
 /* GCRA in one statement: the SET expressions read the row's old values (the row lock
  * serialises concurrent reservations of the same key); excluded.last_start is "now", the
- * server's clock unless the caller gives one, so hosts' clocks need not agree. */
+ * server's clock unless the caller gives one, so hosts' clocks need not agree. A row kept
+ * under other limits (the config changed) starts afresh. */
 static int pg_rate_reserve(struct au_store *st, const char *key, au_time now, int64_t interval,
                            int64_t tolerance, int64_t spacing, int64_t *delay, struct au_err *err) {
   struct pg *s = (struct pg *)st;
@@ -2390,11 +2394,20 @@ static int pg_rate_reserve(struct au_store *st, const char *key, au_time now, in
   PGresult *r = exec_params(s,
                             "WITH n AS (SELECT coalesce($2::bigint,"
                             " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) AS t)"
-                            " INSERT INTO aurum_rate AS a (rate_key, tat, last_start)"
-                            " SELECT $1, n.t + $3::bigint, n.t FROM n"
+                            " INSERT INTO aurum_rate AS a"
+                            " (rate_key, tat, last_start, interval_us, tolerance_us, spacing_us)"
+                            " SELECT $1, n.t + $3::bigint, n.t, $3::bigint, $4::bigint, $5::bigint FROM n"
                             " ON CONFLICT (rate_key) DO UPDATE SET"
-                            " last_start = greatest(excluded.last_start, a.tat - $4::bigint, a.last_start + $5::bigint),"
-                            " tat = greatest(a.tat, excluded.last_start, a.last_start + $5::bigint) + $3::bigint"
+                            " last_start = CASE WHEN (a.interval_us, a.tolerance_us, a.spacing_us) ="
+                            "  (excluded.interval_us, excluded.tolerance_us, excluded.spacing_us)"
+                            "  THEN greatest(excluded.last_start, a.tat - $4::bigint, a.last_start + $5::bigint)"
+                            "  ELSE excluded.last_start END,"
+                            " tat = CASE WHEN (a.interval_us, a.tolerance_us, a.spacing_us) ="
+                            "  (excluded.interval_us, excluded.tolerance_us, excluded.spacing_us)"
+                            "  THEN greatest(a.tat, excluded.last_start, a.last_start + $5::bigint) + $3::bigint"
+                            "  ELSE excluded.tat END,"
+                            " interval_us = excluded.interval_us, tolerance_us = excluded.tolerance_us,"
+                            " spacing_us = excluded.spacing_us"
                             " RETURNING last_start - (SELECT t FROM n)",
                             5, v, err, "reserve a request slot");
   if (!r)

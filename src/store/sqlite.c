@@ -107,7 +107,10 @@ static const struct migration migrations[] = {
     {3, "CREATE TABLE IF NOT EXISTS aurum_rate("
         " rate_key TEXT PRIMARY KEY,"
         " tat INTEGER NOT NULL,"
-        " last_start INTEGER NOT NULL);"},
+        " last_start INTEGER NOT NULL,"
+        " interval_us INTEGER NOT NULL,"
+        " tolerance_us INTEGER NOT NULL,"
+        " spacing_us INTEGER NOT NULL);"},
 };
 
 /* --- store object -------------------------------------------------------------- */
@@ -1589,7 +1592,9 @@ static int sq_quota_add(struct au_store *st, const char *dataset, au_time hour, 
   return step_done(s, q, NULL, err, "record quota usage");
 }
 
-/* GCRA in one statement: the SET expressions read the row's old values. */
+/* GCRA in one statement: the SET expressions read the row's old values. A row kept under
+ * other limits (the config changed) starts afresh rather than making the new pace wait out
+ * the old one. */
 static int sq_rate_reserve(struct au_store *st, const char *key, au_time now, int64_t interval,
                            int64_t tolerance, int64_t spacing, int64_t *delay, struct au_err *err) {
   struct sq *s = (struct sq *)st;
@@ -1597,10 +1602,14 @@ static int sq_rate_reserve(struct au_store *st, const char *key, au_time now, in
     now = au_now_real();
   sqlite3_stmt *q;
   int rc = prepare(s,
-                   "INSERT INTO aurum_rate(rate_key, tat, last_start) VALUES(?1, ?2 + ?3, ?2)"
+                   "INSERT INTO aurum_rate(rate_key, tat, last_start, interval_us, tolerance_us, spacing_us)"
+                   " VALUES(?1, ?2 + ?3, ?2, ?3, ?4, ?5)"
                    " ON CONFLICT(rate_key) DO UPDATE SET"
-                   " last_start = max(?2, tat - ?4, last_start + ?5),"
-                   " tat = max(tat, ?2, tat - ?4, last_start + ?5) + ?3"
+                   " last_start = CASE WHEN interval_us = ?3 AND tolerance_us = ?4 AND spacing_us = ?5"
+                   "  THEN max(?2, tat - ?4, last_start + ?5) ELSE ?2 END,"
+                   " tat = CASE WHEN interval_us = ?3 AND tolerance_us = ?4 AND spacing_us = ?5"
+                   "  THEN max(tat, ?2, last_start + ?5) + ?3 ELSE ?2 + ?3 END,"
+                   " interval_us = ?3, tolerance_us = ?4, spacing_us = ?5"
                    " RETURNING last_start",
                    &q, err, "reserve a request slot");
   if (rc)

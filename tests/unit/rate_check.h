@@ -43,6 +43,15 @@ static void check_rate_reserve(struct au_store *a, struct au_store *b) {
     CHECK_EQ_INT(a->ops->rate_reserve(a, "rate:z", t0, 200 * ms, 200 * ms, 50 * ms, &delay, &err), 0);
     CHECK_EQ_INT(delay, w2[i] * ms);
   }
+  /* a key kept under other limits (the config changed: 1 per 10 s -> 10 per s) starts afresh
+   * instead of waiting out the old pace */
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ_INT(a->ops->rate_reserve(a, "rate:c", t0, 10000 * ms, 0, 0, &delay, &err), 0);
+  CHECK_EQ_INT(delay, 20000 * ms);
+  CHECK_EQ_INT(b->ops->rate_reserve(b, "rate:c", t0 + 1 * ms, 100 * ms, 0, 0, &delay, &err), 0);
+  CHECK_EQ_INT(delay, 0);
+  CHECK_EQ_INT(a->ops->rate_reserve(a, "rate:c", t0 + 1 * ms, 100 * ms, 0, 0, &delay, &err), 0);
+  CHECK_EQ_INT(delay, 100 * ms);
   /* keys are independent */
   CHECK_EQ_INT(b->ops->rate_reserve(b, "rate:w", t0, 100 * ms, 0, 0, &delay, &err), 0);
   CHECK_EQ_INT(delay, 0);
