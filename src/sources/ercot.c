@@ -758,47 +758,59 @@ static bool seen_before(struct epriv *p, au_time publish, au_time start, uint32_
   return false;
 }
 
-/* One record: v[i]/vl[i] the cells of the source row (ncells of them). `where` names the
- * record for errors ("data row 12" / "csv line 5"). */
-static int emit(struct pst *ps, const char *const *v, const size_t *vl, size_t ncells, const char *where,
-                struct au_err *err) {
+/* Put the record's name in front of an error of emit(), which leaves it out (its messages
+ * start ", column 3 ..." or ": ..."): the name is formatted only when a record fails, not
+ * for every row. */
+static int lead_error(struct au_err *err, const char *where) {
+  char tmp[AU_ERR_MSG_MAX];
+  size_t a = strnlen(where, sizeof(tmp) - 1), b = strnlen(err->msg, sizeof(tmp) - 1 - a);
+  memcpy(tmp, where, a);
+  memcpy(tmp + a, err->msg, b);
+  tmp[a + b] = 0;
+  memcpy(err->msg, tmp, a + b + 1);
+  return err->code;
+}
+
+/* One record: v[i]/vl[i] the cells of the source row (ncells of them). Errors leave out the
+ * record's name; the caller adds it with lead_error(). */
+static int emit(struct pst *ps, const char *const *v, const size_t *vl, size_t ncells, struct au_err *err) {
 #define CELL(f) (ps->fcol[f] >= 0 && (size_t)ps->fcol[f] < ncells)
 #define S(f) v[ps->fcol[f]]
 #define L(f) vl[ps->fcol[f]]
   const struct tpriv *tp = ps->tp;
   bool rep = false;
   if (CELL(F_DST) && !parse_flag(S(F_DST), L(F_DST), &rep))
-    return au_err_set(err, AU_E_PARSE, "%s, column %d (%s): not a Y/N flag: '%.20s'", where, ps->fcol[F_DST] + 1,
+    return au_err_set(err, AU_E_PARSE, ", column %d (%s): not a Y/N flag: '%.20s'", ps->fcol[F_DST] + 1,
                       fld_names[F_DST], S(F_DST));
   au_time start;
   int y = 0, m = 0, d = 0;
   if (tp->kind == K_SCED) {
     int h, mi, sec;
     if (!CELL(F_TS) || !parse_local_stamp(S(F_TS), L(F_TS), &y, &m, &d, &h, &mi, &sec))
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (SCEDTimestamp): not a local time: '%.30s'", where,
+      return au_err_set(err, AU_E_PARSE, ", column %d (SCEDTimestamp): not a local time: '%.30s'",
                         ps->fcol[F_TS] + 1, CELL(F_TS) ? S(F_TS) : "");
     au_time ts;
     if (au_tz_from_local(ps->tz, y, m, d, h, mi, sec, rep ? AU_FOLD_LATER : AU_FOLD_EARLIER, true, &ts))
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (SCEDTimestamp): invalid time", where, ps->fcol[F_TS] + 1);
+      return au_err_set(err, AU_E_PARSE, ", column %d (SCEDTimestamp): invalid time", ps->fcol[F_TS] + 1);
     start = ts - (((ts % (5 * AU_MINUTE)) + 5 * AU_MINUTE) % (5 * AU_MINUTE));
   } else {
     if (!CELL(F_DATE) || !parse_date(S(F_DATE), L(F_DATE), &y, &m, &d))
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (%s): not a date: '%.30s'", where, ps->fcol[F_DATE] + 1,
+      return au_err_set(err, AU_E_PARSE, ", column %d (%s): not a date: '%.30s'", ps->fcol[F_DATE] + 1,
                         fld_names[F_DATE], CELL(F_DATE) ? S(F_DATE) : "");
     int he;
     if (!CELL(F_HOUR) || !parse_hour_ending(S(F_HOUR), L(F_HOUR), &he) || he > 24)
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (hour ending): not an hour 1-24: '%.20s'", where,
+      return au_err_set(err, AU_E_PARSE, ", column %d (hour ending): not an hour 1-24: '%.20s'",
                         ps->fcol[F_HOUR] + 1, CELL(F_HOUR) ? S(F_HOUR) : "");
     int iv = 1;
     if (tp->kind == K_SPP_RT) {
       int64_t x;
       if (!CELL(F_INTERVAL) || au_parse_int64(S(F_INTERVAL), L(F_INTERVAL), &x) || x < 1 || x > 4)
-        return au_err_set(err, AU_E_PARSE, "%s, column %d (DeliveryInterval): not an interval 1-4: '%.20s'", where,
+        return au_err_set(err, AU_E_PARSE, ", column %d (DeliveryInterval): not an interval 1-4: '%.20s'",
                           ps->fcol[F_INTERVAL] + 1, CELL(F_INTERVAL) ? S(F_INTERVAL) : "");
       iv = (int)x;
     }
     if (local_to_utc(ps->tz, y, m, d, (he - 1) * 60 + (iv - 1) * tp->minutes, rep, &start))
-      return au_err_set(err, AU_E_PARSE, "%s: no such local time (%04d-%02d-%02d hour %d)", where, y, m, d, he);
+      return au_err_set(err, AU_E_PARSE, ": no such local time (%04d-%02d-%02d hour %d)", y, m, d, he);
   }
   if (ps->filter && (start < ps->ws || start >= ps->we))
     return 0;
@@ -812,14 +824,14 @@ static int emit(struct pst *ps, const char *const *v, const size_t *vl, size_t n
     while (nn && *name == ' ')
       name++, nn--;
     if (nn == 0 || nn > 128)
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (settlement point): empty or too long", where,
+      return au_err_set(err, AU_E_PARSE, ", column %d (settlement point): empty or too long",
                         ps->fcol[F_POINT] + 1);
     bool ew;
     const char *lt = loc_type(CELL(F_TYPE) ? S(F_TYPE) : NULL, CELL(F_TYPE) ? L(F_TYPE) : 0, name, nn, &ew);
     double price = 0;
     bool has = !au_str_is_blank_or_dash(S(F_PRICE), L(F_PRICE));
     if (has && au_parse_double(S(F_PRICE), L(F_PRICE), &price))
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (price): not a number: '%.30s'", where,
+      return au_err_set(err, AU_E_PARSE, ", column %d (price): not a number: '%.30s'",
                         ps->fcol[F_PRICE] + 1, S(F_PRICE));
     struct au_batch *b = ps->out;
     au_batch_add_row(b);
@@ -849,7 +861,7 @@ static int emit(struct pst *ps, const char *const *v, const size_t *vl, size_t n
     if (CELL(F_INUSE)) {
       bool inuse;
       if (!parse_flag(S(F_INUSE), L(F_INUSE), &inuse))
-        return au_err_set(err, AU_E_PARSE, "%s, column %d (inUseFlag): not a flag", where, ps->fcol[F_INUSE] + 1);
+        return au_err_set(err, AU_E_PARSE, ", column %d (inUseFlag): not a flag", ps->fcol[F_INUSE] + 1);
       if (!inuse)
         return 0;
     }
@@ -858,7 +870,7 @@ static int emit(struct pst *ps, const char *const *v, const size_t *vl, size_t n
     } else {
       int py, pm, pd, ph, pmi, psec;
       if (!CELL(F_POSTED) || !parse_local_stamp(S(F_POSTED), L(F_POSTED), &py, &pm, &pd, &ph, &pmi, &psec))
-        return au_err_set(err, AU_E_PARSE, "%s, column %d (postedDatetime): not a local time: '%.30s'", where,
+        return au_err_set(err, AU_E_PARSE, ", column %d (postedDatetime): not a local time: '%.30s'",
                           ps->fcol[F_POSTED] + 1, CELL(F_POSTED) ? S(F_POSTED) : "");
       au_time e, l;
       au_tz_from_local(ps->tz, py, pm, pd, ph, pmi, psec, AU_FOLD_EARLIER, true, &e);
@@ -872,13 +884,13 @@ static int emit(struct pst *ps, const char *const *v, const size_t *vl, size_t n
   }
   for (int k = 0; k < ps->nz; k++) {
     if ((size_t)ps->z[k].col >= ncells)
-      return au_err_set(err, AU_E_PARSE, "%s: %zu cells, zone column %d missing", where, ncells, ps->z[k].col + 1);
+      return au_err_set(err, AU_E_PARSE, ": %zu cells, zone column %d missing", ncells, ps->z[k].col + 1);
     const char *s = v[ps->z[k].col];
     size_t n = vl[ps->z[k].col];
     double mw = 0;
     bool has = !au_str_is_blank_or_dash(s, n);
     if (has && au_parse_double(s, n, &mw))
-      return au_err_set(err, AU_E_PARSE, "%s, column %d (%s): not a number: '%.30s'", where, ps->z[k].col + 1,
+      return au_err_set(err, AU_E_PARSE, ", column %d (%s): not a number: '%.30s'", ps->z[k].col + 1,
                         ps->z[k].id, s);
     struct au_batch *b = ps->out;
     au_batch_add_row(b);
@@ -998,13 +1010,18 @@ static int cell_add(struct eapi *a, const char *s, size_t n) {
 
 static int row_done(struct eapi *a) {
   char where[64];
-  ea_where(a, where, sizeof(where));
-  if (a->ncell != a->nf)
+  if (a->ncell != a->nf) {
+    ea_where(a, where, sizeof(where));
     return ea_fail(a, au_err_set(a->err, AU_E_PARSE, "%s: not an array of %zu values", where, a->nf));
+  }
   const char *v[API_MAX_FIELDS];
   for (size_t i = 0; i < a->nf; i++)
     v[i] = a->cells.ptr + a->cell_off[i];
-  int rc = emit(a->ps, v, a->cell_len, a->nf, where, a->err);
+  int rc = emit(a->ps, v, a->cell_len, a->nf, a->err);
+  if (rc) {
+    ea_where(a, where, sizeof(where));
+    lead_error(a->err, where);
+  }
   a->nrows++;
   return rc ? ea_fail(a, rc) : 1;
 }
@@ -1388,9 +1405,13 @@ static int csv_row(void *arg, const struct au_csv_row *row, struct au_err *err) 
   }
   if (row->nfields == 1 && row->lens[0] == 0)
     return 0;
-  char where[48];
-  snprintf(where, sizeof(where), "csv line %llu", (unsigned long long)row->line);
-  return emit(ps, (const char *const *)row->fields, row->lens, row->nfields, where, err);
+  int rc = emit(ps, (const char *const *)row->fields, row->lens, row->nfields, err);
+  if (rc) {
+    char where[48];
+    snprintf(where, sizeof(where), "csv line %llu", (unsigned long long)row->line);
+    lead_error(err, where);
+  }
+  return rc;
 }
 
 struct zipst {
