@@ -64,13 +64,28 @@ static int count_cb(void *arg, const struct au_chunk *c) {
   return 0;
 }
 
-TEST(store_queue) {
-  char path[] = "/tmp/aurum-test-backfill-XXXXXX";
+/* A fresh SQLite file: path (a mkstemp template, rewritten) and its store URL. */
+static void tmp_sqlite(char *path, char *url, size_t cap) {
   int fd = mkstemp(path);
   CHECK(fd >= 0);
-  close(fd);
-  char url[64];
-  snprintf(url, sizeof(url), "sqlite:%s", path);
+  if (fd >= 0)
+    close(fd);
+  snprintf(url, cap, "sqlite:%s", path);
+}
+
+/* Remove it with its WAL side files. */
+static void rm_sqlite(const char *path) {
+  char side[96];
+  unlink(path);
+  snprintf(side, sizeof(side), "%s-wal", path);
+  unlink(side);
+  snprintf(side, sizeof(side), "%s-shm", path);
+  unlink(side);
+}
+
+TEST(store_queue) {
+  char path[] = "/tmp/aurum-test-backfill-XXXXXX", url[64];
+  tmp_sqlite(path, url, sizeof(url));
   struct au_err err = AU_ERR_INIT;
   struct au_store *a = NULL, *b = NULL;
   CHECK_EQ_INT(au_store_open(url, &a, &err), 0);
@@ -148,12 +163,7 @@ TEST(store_queue) {
   CHECK_EQ_INT(u.records, 0);
   au_store_close(a);
   au_store_close(b);
-  unlink(path);
-  char wal[96];
-  snprintf(wal, sizeof(wal), "%s-wal", path);
-  unlink(wal);
-  snprintf(wal, sizeof(wal), "%s-shm", path);
-  unlink(wal);
+  rm_sqlite(path);
 }
 
 /* A job's default chunk size follows the table's window, source-level options included:
@@ -186,12 +196,8 @@ TEST(job_chunks_follow_source_options) {
 
 /* Shared request pacing in SQLite: two connections (two processes) draw from one state. */
 TEST(rate_reserve_sqlite) {
-  char path[] = "/tmp/aurum-test-rate-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  close(fd);
-  char url[64];
-  snprintf(url, sizeof(url), "sqlite:%s", path);
+  char path[] = "/tmp/aurum-test-rate-XXXXXX", url[64];
+  tmp_sqlite(path, url, sizeof(url));
   struct au_err err = AU_ERR_INIT;
   struct au_store *a = NULL, *b = NULL;
   CHECK_EQ_INT(au_store_open(url, &a, &err), 0);
@@ -200,12 +206,7 @@ TEST(rate_reserve_sqlite) {
     check_rate_reserve(a, b);
   au_store_close(a);
   au_store_close(b);
-  unlink(path);
-  char side[80];
-  snprintf(side, sizeof(side), "%s-wal", path);
-  unlink(side);
-  snprintf(side, sizeof(side), "%s-shm", path);
-  unlink(side);
+  rm_sqlite(path);
 }
 
 /* A source's policy as shared pacing: the token bucket's rate and burst as a GCRA, plus the
