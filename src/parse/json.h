@@ -6,6 +6,7 @@
 #include "core/au.h"
 #include "core/err.h"
 
+#include <string.h>
 #include <yajl/yajl_parse.h>
 
 /* Parse body[0..len) with callbacks cb (ctx passed to them). A callback stops the parse by
@@ -13,6 +14,9 @@
  * A syntax error returns AU_E_PARSE with "invalid JSON at line L, column C (byte B): ...". */
 int au_json_stream(const yajl_callbacks *cb, void *ctx, const char *body, size_t len, const int *cb_rc,
                    struct au_err *err);
+
+/* In a yajl key callback (k, n): is the key the string literal lit? */
+#define AU_JSON_KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), (n)) == 0)
 
 /* 1-based line and column of byte offset off in text. */
 void au_text_position(const char *text, size_t off, int *line, int *col);

@@ -1186,25 +1186,23 @@ static int ea_end(void *c) {
 
 static int ea_key(void *c, const unsigned char *k, size_t n) {
   struct eapi *a = c;
-#define KEY_IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, n) == 0)
   switch (a->w) {
   case EW_ROOT:
-    a->rootkey = KEY_IS("fields")    ? ER_FIELDS
-                 : KEY_IS("data")    ? ER_DATA
-                 : KEY_IS("_meta")   ? ER_META
-                 : KEY_IS("message") ? ER_MESSAGE
+    a->rootkey = AU_JSON_KEY_IS(k, n, "fields")    ? ER_FIELDS
+                 : AU_JSON_KEY_IS(k, n, "data")    ? ER_DATA
+                 : AU_JSON_KEY_IS(k, n, "_meta")   ? ER_META
+                 : AU_JSON_KEY_IS(k, n, "message") ? ER_MESSAGE
                                      : ER_OTHER;
     return 1;
   case EW_FIELD:
-    a->cur = KEY_IS("name") ? 1 : 0;
+    a->cur = AU_JSON_KEY_IS(k, n, "name") ? 1 : 0;
     return 1;
   case EW_META:
-    a->cur = KEY_IS("totalPages") ? 1 : KEY_IS("currentPage") ? 2 : 0;
+    a->cur = AU_JSON_KEY_IS(k, n, "totalPages") ? 1 : AU_JSON_KEY_IS(k, n, "currentPage") ? 2 : 0;
     return 1;
   default:
     return 1;
   }
-#undef KEY_IS
 }
 
 static const yajl_callbacks ea_callbacks = {

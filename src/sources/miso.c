@@ -792,37 +792,35 @@ static int api_end(void *c) {
 
 static int api_on_key(void *c, const unsigned char *k, size_t n) {
   struct api *a = c;
-#define KEY_IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, n) == 0)
   switch (a->w) {
   case AW_ROOT:
-    a->rootkey = KEY_IS("data") ? RK_DATA : KEY_IS("page") ? RK_PAGE : RK_OTHER;
+    a->rootkey = AU_JSON_KEY_IS(k, n, "data") ? RK_DATA : AU_JSON_KEY_IS(k, n, "page") ? RK_PAGE : RK_OTHER;
     return 1;
   case AW_ITEM:
     a->cur = AF_NONE;
-    if (KEY_IS("timeInterval"))
+    if (AU_JSON_KEY_IS(k, n, "timeInterval"))
       a->cur = AF_TI;
     else if (a->mt->kind == K_API_LMP) {
       for (int f = AF_LMP; f <= AF_MLC; f++)
         if (n == strlen(api_names[f]) && memcmp(k, api_names[f], n) == 0)
           a->cur = f;
-      if (KEY_IS("node"))
+      if (AU_JSON_KEY_IS(k, n, "node"))
         a->cur = AF_NODE;
-    } else if (KEY_IS("load")) {
+    } else if (AU_JSON_KEY_IS(k, n, "load")) {
       a->cur = AF_LOAD;
-    } else if (a->lrz ? KEY_IS("localResourceZone") : KEY_IS("region")) {
+    } else if (a->lrz ? AU_JSON_KEY_IS(k, n, "localResourceZone") : AU_JSON_KEY_IS(k, n, "region")) {
       a->cur = AF_LOC;
     }
     return 1;
   case AW_TI:
-    a->cur = KEY_IS("start") ? TF_START : KEY_IS("end") ? TF_END : TF_NONE;
+    a->cur = AU_JSON_KEY_IS(k, n, "start") ? TF_START : AU_JSON_KEY_IS(k, n, "end") ? TF_END : TF_NONE;
     return 1;
   case AW_PAGE:
-    a->cur = KEY_IS("lastPage") ? 0 : KEY_IS("pageNumber") ? 1 : -1;
+    a->cur = AU_JSON_KEY_IS(k, n, "lastPage") ? 0 : AU_JSON_KEY_IS(k, n, "pageNumber") ? 1 : -1;
     return 1;
   default:
     return 1;
   }
-#undef KEY_IS
 }
 
 static const yajl_callbacks api_callbacks = {
