@@ -339,18 +339,14 @@ static int sq_open(const char *url, struct au_store **out, struct au_err *err) {
   /* Switching a new file to WAL takes an exclusive lock without calling the busy handler:
    * processes opening a fresh database at the same moment (two workers) retry here for as
    * long as the busy timeout. */
-  rc = SQLITE_BUSY;
-  for (double waited = 0, step = 0.002; (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;) {
-    rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-    if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited >= 30)
-      break;
+  double waited = 0, step = 0.002;
+  while (is_busy(rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) && waited < 30) {
     au_sleep(step);
     waited += step;
     step = step * 2 > 0.1 ? 0.1 : step * 2;
   }
   if (rc != SQLITE_OK) {
-    fail(s, err, rc, "configure (journal_mode=WAL)");
-    rc = AU_E_STORE;
+    rc = fail(s, err, rc, "configure (journal_mode=WAL)");
   } else {
     rc = exec_sql(s,
                   "PRAGMA synchronous=NORMAL;"
